@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The tsfs filesystem.
+
+use kernel::{bindings, c_str, error::Error, prelude::*};
+
+/// The filesystem type's name, as in `mount -t tsfs`.
+pub(crate) const NAME: &CStr = c_str!("tsfs");
+
+/// Decides whether a mount may proceed. Mounting is not implemented yet, so every
+/// mount is refused with a log line and `EOPNOTSUPP`.
+pub(crate) fn mount() -> Result {
+    pr_info!("mount refused: the filesystem is not implemented yet\n");
+    Err(Error::from_errno(-(bindings::EOPNOTSUPP as i32)))
+}

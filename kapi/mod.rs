@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The thin unsafe layer between tsfs and the C APIs that 6.12's `kernel` crate
+//! does not wrap. Each submodule owns one C object kind and offers a safe wrapper;
+//! code outside `kapi/` does not call `kernel::bindings` directly.
+
+pub(crate) mod debugfs;
+pub(crate) mod fs_type;

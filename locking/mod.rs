@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `TwoStateLock`: a sleeping lock with two shared, mutually exclusive states.

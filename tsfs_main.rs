@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! tsfs: a sleeping two-state lock (`TwoStateLock`) and a small iomap-based
+//! filesystem whose page faults take the inode lock in *add* and whose direct IO
+//! takes it in *block*.
+//!
+//! Layout: `locking/` holds the lock, `fs/` the filesystem, `kapi/` the thin unsafe
+//! layer over C APIs (with safe wrappers), and `src/format.rs` the on-disk format
+//! shared with the userspace tools.
+
+use kernel::{c_str, prelude::*};
+
+mod fs;
+mod kapi;
+// Shared with the userspace tools, which use all of it; the module uses a part.
+#[allow(dead_code, unreachable_pub)]
+#[path = "src/format.rs"]
+mod format;
+mod locking;
+
+module! {
+    type: Tsfs,
+    name: "tsfs",
+    author: "tsfs developers",
+    description: "tsfs: two-state lock and iomap filesystem",
+    license: "GPL",
+}
+
+struct Tsfs {
+    // Fields drop in order: unregister the filesystem before removing debugfs.
+    _fs_type: Pin<KBox<kapi::fs_type::Registration>>,
+    _debugfs: kapi::debugfs::Dir,
+}
+
+impl kernel::Module for Tsfs {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let debugfs = kapi::debugfs::Dir::new(c_str!("tsfs"), None);
+        let fs_type = KBox::pin_init(
+            kapi::fs_type::Registration::new(fs::NAME, module),
+            GFP_KERNEL,
+        )?;
+        pr_info!("loaded (on-disk format magic {:#x})\n", format::TSFS_MAGIC);
+        Ok(Tsfs {
+            _fs_type: fs_type,
+            _debugfs: debugfs,
+        })
+    }
+}
+
+impl Drop for Tsfs {
+    fn drop(&mut self) {
+        pr_info!("unloading\n");
+    }
+}
