@@ -13,7 +13,7 @@ use kernel::{c_str, prelude::*};
 mod fs;
 mod kapi;
 // Shared with the userspace tools, which use all of it; the module uses a part.
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, clippy::wrong_self_convention, clippy::enum_variant_names)]
 #[path = "src/format.rs"]
 mod format;
 mod locking;
@@ -35,6 +35,7 @@ struct Tsfs {
 impl kernel::Module for Tsfs {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let debugfs = kapi::debugfs::Dir::new(c_str!("tsfs"), None);
+        debugfs.create_file(c_str!("selftest"), 0o200, &SelfTestControl);
         let fs_type = KBox::pin_init(
             kapi::fs_type::Registration::new(fs::NAME, module),
             GFP_KERNEL,
@@ -45,6 +46,29 @@ impl kernel::Module for Tsfs {
             _debugfs: debugfs,
         })
     }
+}
+
+/// `/sys/kernel/debug/tsfs/selftest`: writing a suite name runs it (KTAP on the
+/// kernel log); the write fails if the suite failed.
+struct SelfTestControl;
+
+impl kapi::debugfs::FileOps for SelfTestControl {
+    fn store(&self, input: &[u8]) -> Result {
+        match trim(input) {
+            b"lock" => locking::selftest::run_lock_suite(),
+            b"lockdep-cycle" => locking::selftest::provoke_cycle(),
+            b"lockdep-recursion" => locking::selftest::provoke_recursion(),
+            b"lockdep-legal" => locking::selftest::legal_use(),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// `input` without surrounding ASCII white space (`echo` adds a newline).
+fn trim(input: &[u8]) -> &[u8] {
+    let start = input.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(input.len());
+    let end = input.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    input.get(start..end).unwrap_or(&[])
 }
 
 impl Drop for Tsfs {

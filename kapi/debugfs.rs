@@ -2,7 +2,34 @@
 
 //! debugfs directories.
 
-use kernel::{bindings, str::CStr};
+use kernel::{bindings, prelude::*, str::CStr, uaccess::UserSlice};
+
+/// What a debugfs file shows when read and does when written.
+pub(crate) trait FileOps: Sync + 'static {
+    /// Appends the file's contents to `out`.
+    fn show(&self, out: &mut TextBuf) -> Result {
+        let _ = out;
+        Err(EINVAL)
+    }
+
+    /// Acts on what was written (at most [`MAX_WRITE`] bytes).
+    fn store(&self, input: &[u8]) -> Result {
+        let _ = input;
+        Err(EINVAL)
+    }
+}
+
+/// Largest write a debugfs file accepts.
+pub(crate) const MAX_WRITE: usize = 4096;
+
+/// A growable text buffer that `write!` can target.
+pub(crate) struct TextBuf(pub(crate) KVec<u8>);
+
+impl core::fmt::Write for TextBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes(), GFP_KERNEL).map_err(|_| core::fmt::Error)
+    }
+}
 
 /// A debugfs directory that is removed, with everything below it, on drop.
 ///
@@ -35,10 +62,78 @@ impl Dir {
         Dir { dentry }
     }
 
-    /// The raw directory, for creating files in it.
-    #[allow(dead_code)]
-    pub(crate) fn as_ptr(&self) -> *mut bindings::dentry {
-        self.dentry
+    /// Creates file `name` (permissions `mode`) served by `data`. debugfs removes the
+    /// file with the directory, and waits for running reads and writes first.
+    pub(crate) fn create_file<T: FileOps>(&self, name: &CStr, mode: u16, data: &'static T) {
+        let data = core::ptr::from_ref(data).cast_mut().cast::<kernel::ffi::c_void>();
+        // SAFETY: `name` is NUL-terminated; `self.dentry` is a directory or an error
+        // pointer (type invariant), which debugfs accepts; `data` is `'static` and is
+        // only used as `&T` by the callbacks of `Fops::<T>::FOPS`, which is static too.
+        unsafe {
+            bindings::debugfs_create_file(name.as_char_ptr(), mode, self.dentry, data, &Fops::<T>::FOPS)
+        };
+    }
+}
+
+/// The `file_operations` of a [`FileOps`] type.
+struct Fops<T>(core::marker::PhantomData<T>);
+
+impl<T: FileOps> Fops<T> {
+    const FOPS: bindings::file_operations = {
+        // SAFETY: all-zero is a valid `file_operations` (no callbacks).
+        let mut f: bindings::file_operations = unsafe { core::mem::zeroed() };
+        f.open = Some(bindings::simple_open);
+        f.read = Some(read::<T>);
+        f.write = Some(write::<T>);
+        f.llseek = Some(bindings::default_llseek);
+        f
+    };
+}
+
+/// # Safety
+///
+/// Called by the VFS on a file created by [`Dir::create_file::<T>`], whose
+/// `private_data` (set by `simple_open`) is the `&'static T`.
+unsafe extern "C" fn read<T: FileOps>(
+    file: *mut bindings::file,
+    buf: *mut kernel::ffi::c_char,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+) -> isize {
+    // SAFETY: `file` is valid and its `private_data` is a `&'static T` (see above).
+    let data = unsafe { &*(*file).private_data.cast::<T>() };
+    let mut text = TextBuf(KVec::new());
+    if let Err(e) = data.show(&mut text) {
+        return e.to_errno() as isize;
+    }
+    // SAFETY: `buf` is a user pointer of `count` bytes and `ppos` a valid position,
+    // both from the VFS; `text` is a valid kernel buffer of the given length.
+    unsafe {
+        bindings::simple_read_from_buffer(buf.cast(), count, ppos, text.0.as_ptr().cast(), text.0.len())
+    }
+}
+
+/// # Safety
+///
+/// As for [`read`].
+unsafe extern "C" fn write<T: FileOps>(
+    file: *mut bindings::file,
+    buf: *const kernel::ffi::c_char,
+    count: usize,
+    _ppos: *mut bindings::loff_t,
+) -> isize {
+    // SAFETY: `file` is valid and its `private_data` is a `&'static T` (see above).
+    let data = unsafe { &*(*file).private_data.cast::<T>() };
+    if count > MAX_WRITE {
+        return EINVAL.to_errno() as isize;
+    }
+    let mut input = KVec::new();
+    let result = UserSlice::new(buf as usize, count)
+        .read_all(&mut input, GFP_KERNEL)
+        .and_then(|()| data.store(&input));
+    match result {
+        Ok(()) => count as isize,
+        Err(e) => e.to_errno() as isize,
     }
 }
 

@@ -13,7 +13,7 @@
 void tsfs_lockdep_init_map(struct lockdep_map *map, const char *name,
 			   struct lock_class_key *key)
 {
-	lockdep_init_map(map, name, key, 0);
+	lockdep_init_map_wait(map, name, key, 0, LD_WAIT_SLEEP);
 }
 
 void tsfs_lock_acquire_shared(struct lockdep_map *map, int trylock)
@@ -44,4 +44,14 @@ void tsfs_lock_acquired(struct lockdep_map *map)
 bool tsfs_fatal_signal_pending(void)
 {
 	return fatal_signal_pending(current);
+}
+
+void tsfs_allow_sigkill(void)
+{
+	allow_signal(SIGKILL);
+}
+
+void tsfs_cond_resched(void)
+{
+	cond_resched();
 }

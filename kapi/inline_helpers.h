@@ -16,5 +16,7 @@ void tsfs_lock_release(struct lockdep_map *map);
 void tsfs_lock_contended(struct lockdep_map *map);
 void tsfs_lock_acquired(struct lockdep_map *map);
 bool tsfs_fatal_signal_pending(void);
+void tsfs_allow_sigkill(void);
+void tsfs_cond_resched(void);
 
 #endif

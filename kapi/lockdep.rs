@@ -35,7 +35,7 @@ impl ClassKey {
         ClassKey(Opaque::uninit())
     }
 
-    fn as_ptr(&self) -> *mut bindings::lock_class_key {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::lock_class_key {
         self.0.get()
     }
 }

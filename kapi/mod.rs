@@ -6,3 +6,7 @@
 
 pub(crate) mod debugfs;
 pub(crate) mod fs_type;
+pub(crate) mod kthread;
+pub(crate) mod lockdep;
+pub(crate) mod time;
+pub(crate) mod wait;

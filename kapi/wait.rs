@@ -6,7 +6,7 @@
 //! guard cannot be dropped across a raw wait, so tsfs has this small equivalent.
 
 use core::{cell::UnsafeCell, marker::PhantomData};
-use kernel::{bindings, prelude::*, types::Opaque};
+use kernel::{bindings, c_str, prelude::*, types::Opaque};
 
 extern "C" {
     fn tsfs_fatal_signal_pending() -> bool;
@@ -68,14 +68,14 @@ impl<T> Waitable<T> {
                 bindings::__init_waitqueue_head(
                     slot,
                     c_str!("tsfs_wait").as_char_ptr(),
-                    QUEUE_KEY.0.get(),
+                    QUEUE_KEY.as_ptr(),
                 )
             })
         };
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes; the name and key are static.
             lock <- Opaque::ffi_init(|slot| unsafe {
-                bindings::__spin_lock_init(slot, c_str!("tsfs_wait_lock").as_char_ptr(), SPIN_KEY.0.get())
+                bindings::__spin_lock_init(slot, c_str!("tsfs_wait_lock").as_char_ptr(), SPIN_KEY.as_ptr())
             }),
             queues <- kernel::init::pin_init_array_from_fn(|_| init_queue()),
             data: UnsafeCell::new(data),

@@ -1,3 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `TwoStateLock`: a sleeping lock with two shared, mutually exclusive states.
+//! `TwoStateLock`: a sleeping lock with two shared, mutually exclusive states,
+//! *add* and *block*, with lockdep support and a fairness gate.
+
+mod harness;
+mod lock;
+pub(crate) mod selftest;
+// Shared with the userspace model (src/lock_model.rs), which uses all of it.
+#[allow(dead_code, unreachable_pub)]
+pub(crate) mod state;
+mod stats;
+
+#[allow(unused_imports)]
+pub(crate) use lock::{Guard, TwoStateLock};
+#[allow(unused_imports)]
+pub(crate) use state::{GateMode, State};

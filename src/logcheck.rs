@@ -62,3 +62,22 @@ pub fn findings(log: &str) -> Vec<Finding<'_>> {
         })
         .collect()
 }
+
+/// Substrings of reports that fail a run even when a lockdep report is expected.
+const FATAL_HEADERS: &[&str] = &[
+    "BUG:",
+    "kernel BUG at",
+    "Oops:",
+    "Kernel panic",
+    "panicked at",
+];
+
+/// Lines that fail a run even when it provokes a lockdep report on purpose: BUGs,
+/// Oopses, panics, soft lockups and hung tasks.
+pub fn fatal_findings(log: &str) -> Vec<Finding<'_>> {
+    log.lines()
+        .enumerate()
+        .filter(|(_, l)| is_hung_task(l) || FATAL_HEADERS.iter().any(|h| l.contains(h)))
+        .map(|(i, l)| Finding { line_no: i + 1, line: l })
+        .collect()
+}

@@ -1,7 +1,7 @@
 //! The kernel-log checker must catch every kind of report the guest tests rely
 //! on it for, and must not flag the lines a healthy lockdep kernel prints.
 
-use tsfs::logcheck::findings;
+use tsfs::logcheck::{fatal_findings, findings};
 
 fn sample(name: &str) -> String {
     let path = format!("{}/tests/logcheck/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -49,4 +49,14 @@ fn recursive_locking_and_soft_lockup_are_caught() {
     let log = "x\nWARNING: possible recursive locking detected\ny\n\
                watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [t:1]\n";
     assert_eq!(findings(log).len(), 2);
+}
+
+#[test]
+fn expected_lockdep_report_is_not_fatal_but_a_bug_is() {
+    let log = sample("lockdep-cycle.log");
+    assert_eq!(fatal_findings(&log), vec![]);
+    let oops = sample("oops.log");
+    assert_eq!(fatal_findings(&oops).len(), 2);
+    let hung = sample("hung-task.log");
+    assert_eq!(fatal_findings(&hung).len(), 1);
 }

@@ -3,7 +3,8 @@
 //! Without `--expect`: exits 0 if the kernel log is clean, 1 (listing the lines)
 //! if it shows a lockdep report, WARNING, BUG, Oops, panic, soft lockup or hung task.
 //! With `--expect`: the log must contain every PATTERN (a test that provokes a
-//! report on purpose), and report lines are then expected, not failures.
+//! report on purpose); lockdep reports and warnings are then expected, but a BUG,
+//! Oops, panic, soft lockup or hung task still fails.
 
 use std::process::ExitCode;
 

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Clocks and sleeping.
+
+use kernel::bindings;
+
+/// Monotonic time in nanoseconds.
+pub(crate) fn now_ns() -> u64 {
+    // SAFETY: `ktime_get` has no preconditions.
+    let t = unsafe { bindings::ktime_get() };
+    u64::try_from(t).unwrap_or(0)
+}
+
+/// `ms` milliseconds in jiffies (at least one).
+pub(crate) fn jiffies_from_ms(ms: u32) -> usize {
+    // SAFETY: `__msecs_to_jiffies` is a pure conversion.
+    let j = unsafe { bindings::__msecs_to_jiffies(ms) };
+    (j as usize).max(1)
+}
+
+/// Sleeps for about `ms` milliseconds (jiffy granularity).
+pub(crate) fn sleep_ms(ms: u32) {
+    // SAFETY: `msleep` may sleep, which callers of this function allow.
+    unsafe { bindings::msleep(ms) };
+}
+
+/// Sleeps for `us` microseconds or a little more (hrtimer based, unlike `msleep`,
+/// whose granularity is a jiffy).
+pub(crate) fn sleep_us(us: u32) {
+    let min = us as kernel::ffi::c_ulong;
+    // SAFETY: `usleep_range_state` may sleep, which callers of this function allow.
+    unsafe { bindings::usleep_range_state(min, min + min / 4 + 1, bindings::TASK_UNINTERRUPTIBLE) };
+}
+
+extern "C" {
+    fn tsfs_cond_resched();
+}
+
+/// Lets the scheduler run something else if it wants to (the test kernel is not
+/// preemptible, so long loops in kernel threads must offer this).
+pub(crate) fn cond_resched() {
+    // SAFETY: callable from any sleepable context, which callers of this are.
+    unsafe { tsfs_cond_resched() };
+}

@@ -1,0 +1,225 @@
+//! fsck pass 1: every inode whose bitmap bit is set, and its extents.
+
+use std::io;
+
+use super::{block_range, Fsck, InodeInfo};
+use crate::format::{
+    check_extent, check_extent_block, extent_block_entries, test_bit, Extent, ExtentError, Inode,
+    BLOCK_SIZE, INLINE_EXTENTS, INODES_PER_BLOCK, INODE_SIZE, MAX_FILE_SIZE, S_IFDIR, S_IFLNK,
+    S_IFREG,
+};
+
+/// Inode table blocks read at a time.
+const CHUNK_BLOCKS: u64 = 64;
+
+pub(super) fn scan(f: &mut Fsck<'_>) -> io::Result<()> {
+    let per_block = u64::from(INODES_PER_BLOCK);
+    let mut block = 0;
+    while block < f.geom.inode_table_blocks {
+        let n = (f.geom.inode_table_blocks - block).min(CHUNK_BLOCKS);
+        let table = f.dev.read_blocks(f.geom.inode_table_start + block, n)?;
+        for (i, slot) in table.chunks_exact(INODE_SIZE).enumerate() {
+            let ino = (block * per_block + i as u64) as u32;
+            if ino == 0 || test_bit(&f.inode_bitmap, u64::from(ino)) != Some(true) {
+                continue;
+            }
+            match Inode::from_bytes(slot) {
+                Some(inode) => check_inode(f, ino, inode)?,
+                None => {
+                    f.error(format!("inode {ino}: cannot decode"));
+                    f.damaged.insert(ino);
+                }
+            }
+        }
+        block += n;
+    }
+    Ok(())
+}
+
+fn check_inode(f: &mut Fsck<'_>, ino: u32, inode: Inode) -> io::Result<()> {
+    if inode == Inode::ZERO {
+        f.error(format!("inode {ino}: marked in use but its slot is empty"));
+        f.damaged.insert(ino);
+        return Ok(());
+    }
+    let stored = inode.checksum.get();
+    let computed = inode.compute_checksum(f.seed, ino);
+    if stored != computed {
+        f.error(format!(
+            "inode {ino}: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+        ));
+        f.damaged.insert(ino);
+        return Ok(());
+    }
+    let kind = inode.file_type();
+    if !matches!(kind, S_IFDIR | S_IFREG | S_IFLNK) {
+        f.error(format!(
+            "inode {ino}: in use but has unsupported mode {:#o}",
+            inode.mode.get()
+        ));
+        f.damaged.insert(ino);
+        return Ok(());
+    }
+    if inode.nlink.get() == 0 {
+        f.error(format!("inode {ino}: in use but its link count is 0"));
+    }
+    let (stored_extents, overflow, complete) = read_extents(f, ino, &inode)?;
+    let stored_blocks: u64 = stored_extents
+        .iter()
+        .map(|e| u64::from(e.len.get()))
+        .sum::<u64>()
+        + u64::from(inode.overflow_block.get() != 0);
+    if complete && inode.blocks.get() != stored_blocks {
+        f.error(format!(
+            "inode {ino}: block count is {}, its extents and extent block hold {stored_blocks}",
+            inode.blocks.get()
+        ));
+    }
+    let extents = good_extents(f, ino, &stored_extents);
+    check_size(f, ino, &inode, &extents);
+    if inode.is_dir() && inode.parent.get() >= f.geom.inode_count {
+        f.error(format!(
+            "inode {ino}: parent field {} is out of range",
+            inode.parent.get()
+        ));
+    }
+    f.inodes.insert(
+        ino,
+        InodeInfo {
+            inode,
+            extents,
+            overflow,
+        },
+    );
+    Ok(())
+}
+
+/// The extents as stored (inline, then the extent block's if it is sound), the
+/// extent block if it lies in the data area, and whether all could be read.
+fn read_extents(
+    f: &mut Fsck<'_>,
+    ino: u32,
+    inode: &Inode,
+) -> io::Result<(Vec<Extent>, Option<u64>, bool)> {
+    let count = usize::from(inode.extent_count.get());
+    if count > INLINE_EXTENTS {
+        f.error(format!(
+            "inode {ino}: inline extent count {count} is more than {INLINE_EXTENTS}"
+        ));
+    }
+    let mut extents = inode.extents[..count.min(INLINE_EXTENTS)].to_vec();
+    let block = inode.overflow_block.get();
+    if block == 0 {
+        return Ok((extents, None, true));
+    }
+    if !f.geom.in_data_area(block, 1) {
+        f.error(format!(
+            "inode {ino}: extent block {block} is outside the data area"
+        ));
+        return Ok((extents, None, false));
+    }
+    let data = f.dev.read_block(block)?;
+    let complete = match check_extent_block(&data, f.seed, ino) {
+        Ok(n) => {
+            extents.extend(extent_block_entries(&data, n));
+            true
+        }
+        Err(e) => {
+            f.error(format!(
+                "inode {ino}: extent block {block}: {} (its extents are ignored)",
+                e.description()
+            ));
+            false
+        }
+    };
+    Ok((extents, Some(block), complete))
+}
+
+/// The extents that are in range and in order; each other one is reported.
+fn good_extents(f: &mut Fsck<'_>, ino: u32, stored: &[Extent]) -> Vec<Extent> {
+    let mut good: Vec<Extent> = Vec::with_capacity(stored.len());
+    for e in stored {
+        let (fb, len, disk) = (e.file_block.get(), e.len.get(), e.disk_block.get());
+        if let Err(err) = check_extent(e, &f.geom) {
+            let why = match err {
+                ExtentError::OutsideDataArea if disk < f.geom.first_data_block => format!(
+                    "points into metadata ({})",
+                    block_range(
+                        disk,
+                        e.disk_end().min(f.geom.first_data_block).max(disk + 1)
+                    )
+                ),
+                ExtentError::OutsideDataArea => "runs past the end of the file system".into(),
+                other => other.description().into(),
+            };
+            f.error(format!(
+                "inode {ino}: extent (file block {fb}, {len} blocks at disk block {disk}) {why}"
+            ));
+            continue;
+        }
+        if let Some(prev) = good.last() {
+            if u64::from(fb) < prev.file_end() {
+                f.error(format!(
+                    "inode {ino}: extent at file block {fb} overlaps or precedes the one at file block {}",
+                    prev.file_block.get()
+                ));
+                continue;
+            }
+        }
+        good.push(*e);
+    }
+    good
+}
+
+fn check_size(f: &mut Fsck<'_>, ino: u32, inode: &Inode, extents: &[Extent]) {
+    let size = inode.size.get();
+    let block = u64::from(BLOCK_SIZE);
+    if size > MAX_FILE_SIZE {
+        f.error(format!(
+            "inode {ino}: size {size} is past the maximum file size"
+        ));
+        return;
+    }
+    if inode.is_dir() {
+        if !size.is_multiple_of(block) {
+            f.error(format!(
+                "inode {ino}: directory size {size} is not a whole number of blocks"
+            ));
+        }
+        // A directory maps every block of its size, with no holes.
+        let mut next = 0;
+        for e in extents {
+            if u64::from(e.file_block.get()) != next {
+                f.error(format!(
+                    "inode {ino}: directory has a hole at file block {next}"
+                ));
+                return;
+            }
+            next = e.file_end();
+        }
+        if next != size / block {
+            f.error(format!(
+                "inode {ino}: directory extents map {next} blocks, its size is {} blocks",
+                size / block
+            ));
+        }
+        return;
+    }
+    if inode.file_type() == S_IFLNK && !(1..block).contains(&size) {
+        f.error(format!(
+            "inode {ino}: symbolic link size {size} is out of range"
+        ));
+    }
+    // Sparse past the last extent is fine; an extent wholly past EOF is not.
+    let eof_block = size.div_ceil(block);
+    let mut beyond = extents
+        .iter()
+        .filter(|e| u64::from(e.file_block.get()) >= eof_block);
+    if let Some(first) = beyond.next() {
+        f.error(format!(
+            "inode {ino}: {} extent(s) lie beyond end of file (size {size}), the first at file block {}",
+            1 + beyond.count(),
+            first.file_block.get()
+        ));
+    }
+}

@@ -1,0 +1,259 @@
+//! fsck finds deliberate corruptions of a sample image, each reported on its
+//! own line, with exit status 4.
+
+mod common;
+
+use common::{assert_fsck_finds, sample};
+use tsfs::format::{Extent, Inode, Le32, Le64, FT_REG, ROOT_INO, S_IFREG};
+use tsfs::image::{now, Image};
+
+/// Opens the sample image for corrupting.
+fn open(img: &common::TempImage) -> Image {
+    Image::open(&img.path).unwrap()
+}
+
+/// Rewrites inode `ino` (with a good checksum) after `change`.
+fn edit_inode(image: &Image, ino: u32, change: impl FnOnce(&mut Inode)) {
+    let mut inode = image.read_inode(ino).unwrap();
+    change(&mut inode);
+    image.write_inode(ino, &inode).unwrap();
+}
+
+fn first_block(image: &Image, ino: u32) -> u64 {
+    image.read_inode(ino).unwrap().extents[0].disk_block.get()
+}
+
+#[test]
+fn bad_magic() {
+    let (img, _) = sample("magic");
+    let image = open(&img);
+    let mut sb = *image.superblock();
+    sb.magic = Le32::new(0xdead_beef);
+    sb.update_checksum();
+    image.write_superblock_raw(&sb).unwrap();
+    assert_fsck_finds(&img.path, &["super block", "bad magic", "0xdeadbeef"]);
+}
+
+#[test]
+fn bad_superblock_checksum() {
+    let (img, _) = sample("sbsum");
+    let image = open(&img);
+    let mut sb = *image.superblock();
+    sb.free_blocks = Le64::new(sb.free_blocks.get() - 1); // checksum not updated
+    image.write_superblock_raw(&sb).unwrap();
+    assert_fsck_finds(&img.path, &["super block checksum mismatch"]);
+}
+
+#[test]
+fn used_block_marked_free() {
+    let (img, s) = sample("usedfree");
+    let mut image = open(&img);
+    let block = first_block(&image, s.a);
+    image.set_block_in_use(block, false);
+    image.flush().unwrap();
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("block {block} in use but marked free")],
+    );
+}
+
+#[test]
+fn leaked_block() {
+    let (img, _) = sample("leak");
+    let mut image = open(&img);
+    let block = image.geometry().total_blocks - 3;
+    assert!(!image.block_in_use(block));
+    image.set_block_in_use(block, true);
+    image.flush().unwrap();
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("block {block} marked in use"), "leaked"],
+    );
+}
+
+#[test]
+fn extent_pointing_into_metadata() {
+    let (img, s) = sample("meta");
+    let image = open(&img);
+    let table = image.geometry().inode_table_start;
+    edit_inode(&image, s.b, |i| i.extents[0].disk_block = Le64::new(table));
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("inode {}: extent", s.b), "points into metadata"],
+    );
+}
+
+#[test]
+fn two_files_share_a_block() {
+    let (img, s) = sample("shared");
+    let mut image = open(&img);
+    let shared = first_block(&image, s.a);
+    let own = first_block(&image, s.b);
+    edit_inode(&image, s.b, |i| i.extents[0].disk_block = Le64::new(shared));
+    image.set_block_in_use(own, false);
+    image.flush().unwrap();
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "block {shared} used by both inode {} and inode {}",
+            s.a, s.b
+        )],
+    );
+}
+
+#[test]
+fn wrong_file_link_count() {
+    let (img, s) = sample("nlink");
+    let image = open(&img);
+    edit_inode(&image, s.b, |i| i.nlink = Le32::new(2));
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {}: link count is 2, but 1 directory entries",
+            s.b
+        )],
+    );
+}
+
+#[test]
+fn wrong_directory_link_count() {
+    let (img, s) = sample("dirnlink");
+    let image = open(&img);
+    edit_inode(&image, s.dir, |i| i.nlink = Le32::new(2));
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("directory {}: link count is 2, expected 3", s.dir)],
+    );
+}
+
+#[test]
+fn dirent_pointing_to_a_free_inode() {
+    let (img, _) = sample("freeino");
+    let mut image = open(&img);
+    let free = (2..image.geometry().inode_count)
+        .find(|&i| !image.inode_in_use(i))
+        .unwrap();
+    image.add_dirent(ROOT_INO, "ghost", free, FT_REG).unwrap();
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("entry \"ghost\" points to free inode {free}")],
+    );
+}
+
+#[test]
+fn duplicate_name() {
+    let (img, s) = sample("dup");
+    let mut image = open(&img);
+    image.add_dirent(s.dir, "c", s.b, FT_REG).unwrap();
+    edit_inode(&image, s.b, |i| i.nlink = Le32::new(2)); // keep link counts right
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("directory {}: duplicate entry \"c\"", s.dir)],
+    );
+}
+
+#[test]
+fn inode_checksum_mismatch() {
+    let (img, s) = sample("inosum");
+    let image = open(&img);
+    let mut inode = image.read_inode(s.c).unwrap();
+    inode.uid = Le32::new(1234); // checksum not updated
+    image.write_inode_raw(s.c, &inode).unwrap();
+    assert_fsck_finds(&img.path, &[&format!("inode {}: checksum mismatch", s.c)]);
+}
+
+#[test]
+fn unreachable_inode() {
+    let (img, _) = sample("orphan");
+    let mut image = open(&img);
+    let ino = image.alloc_inode().unwrap();
+    let inode = Inode::new(S_IFREG | 0o600, 0, 0, 1, now());
+    image.write_inode(ino, &inode).unwrap();
+    image.flush().unwrap();
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("inode {ino} (file) is in use but not reachable")],
+    );
+}
+
+#[test]
+fn extent_beyond_end_of_file() {
+    let (img, s) = sample("eof");
+    let image = open(&img);
+    edit_inode(&image, s.sparse, |i| i.size = Le64::new(10 * 4096));
+    assert_fsck_finds(
+        &img.path,
+        &[
+            &format!("inode {}: 15 extent(s) lie beyond end of file", s.sparse),
+            "file block 10",
+        ],
+    );
+}
+
+#[test]
+fn damaged_extent_block() {
+    let (img, s) = sample("extblock");
+    let image = open(&img);
+    let block = image.read_inode(s.sparse).unwrap().overflow_block.get();
+    let mut data = image.device().read_block(block).unwrap();
+    data[100] ^= 0xff;
+    image.device().write_blocks(block, &data).unwrap();
+    assert_fsck_finds(
+        &img.path,
+        &[
+            &format!("inode {}: extent block {block}", s.sparse),
+            "checksum",
+        ],
+    );
+}
+
+#[test]
+fn overlapping_extents_in_one_file() {
+    let (img, s) = sample("overlap");
+    let image = open(&img);
+    edit_inode(&image, s.sparse, |i| {
+        let e = i.extents[1];
+        i.extents[1] = Extent::new(0, e.disk_block.get(), 1);
+    });
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {}: extent at file block 0 overlaps",
+            s.sparse
+        )],
+    );
+}
+
+#[test]
+fn empty_inode_marked_in_use() {
+    let (img, _) = sample("emptyino");
+    let mut image = open(&img);
+    let free = (2..image.geometry().inode_count)
+        .find(|&i| !image.inode_in_use(i))
+        .unwrap();
+    image.set_inode_in_use(free, true);
+    image.flush().unwrap();
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {free}: marked in use but its slot is empty"
+        )],
+    );
+}
+
+#[test]
+fn directory_entry_with_wrong_file_type() {
+    let (img, s) = sample("ftype");
+    let mut image = open(&img);
+    image
+        .add_dirent(ROOT_INO, "c-as-dir", s.c, tsfs::format::FT_DIR)
+        .unwrap();
+    edit_inode(&image, s.c, |i| i.nlink = Le32::new(2));
+    assert_fsck_finds(
+        &img.path,
+        &[
+            "entry \"c-as-dir\" has file type 4",
+            &format!("inode {} has type 8", s.c),
+        ],
+    );
+}

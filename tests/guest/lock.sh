@@ -1,0 +1,23 @@
+# TwoStateLock in-kernel tests (KTAP on the kernel log), and lockdep staying quiet on
+# legal use, including the nested acquire.
+. "$TSFS_ROOT/tests/guest/lib.sh"
+
+check "insmod tsfs.ko" insmod "$TSFS_KO"
+ctl=/sys/kernel/debug/tsfs/selftest
+echo lock >"$ctl"
+rc=$?
+# Re-emit the suite's KTAP cases as our TAP lines, with its diagnostics.
+ktap=$(dmesg | sed -n 's/^\[[ 0-9.]*\] tsfs: //p' | sed -n '/^KTAP version 1/,$p')
+printf '%s\n' "$ktap" | grep '^#' || true
+cases=0
+while read -r status n name; do
+    case "$status" in
+        ok) ok "kernel: $name"; cases=$((cases + 1)) ;;
+        not) not_ok "kernel: ${name#ok }"; cases=$((cases + 1)) ;;
+    esac
+done < <(printf '%s\n' "$ktap" | grep -E '^(ok|not ok) ')
+if [ "$rc" = 0 ] && [ "$cases" = 9 ]; then ok "lock suite: write returned success, 9 cases reported"
+else not_ok "lock suite: write exit $rc, $cases cases reported (want 0 and 9)"; fi
+check "legal use (consistent order, nested acquire) runs" sh -c "echo lockdep-legal > $ctl"
+check "rmmod tsfs" rmmod tsfs
+done_testing

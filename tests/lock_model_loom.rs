@@ -1,0 +1,450 @@
+//! Loom checks of the `TwoStateLock` model (`src/lock_model.rs`), which applies
+//! `locking/state.rs` exactly as the kernel lock does.
+//!
+//! Run (a separate target dir, so the normal build is not redone):
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" cargo test --release --target-dir target/loom \
+//!     --test lock_model_loom -- --nocapture --test-threads=1
+//! ```
+//!
+//! Each test prints the number of interleavings loom explored and the time taken.
+//! Each model is explored exhaustively up to a bound on preemptions (switches away
+//! from a thread that could have gone on), `PREEMPTIONS` unless a test says
+//! otherwise; `LOOM_MAX_PREEMPTIONS=n` in the environment overrides it for every
+//! test. Switches at blocking points (a thread waiting for a mutex or sleeping on a
+//! condition variable) are not preemptions and are always explored, so every order
+//! of acquisitions, queueings, grants and kills is covered; the bound limits how
+//! often a thread is interrupted in the middle of a step.
+//!
+//! What every model checks, on every interleaving:
+//! - mutual exclusion: each holder bumps an "inside" counter for its state and
+//!   asserts the other state's is 0; and it writes its own `loom::cell::UnsafeCell`
+//!   and reads those of the other threads in the other state, so loom reports
+//!   any access of one state's critical section that does not happen-before the
+//!   other state's (an ordering too weak on a grant or release would show here);
+//! - no lost wake-up: every thread returns (loom fails a model in which all
+//!   threads are blocked);
+//! - the model's own assertion after every word change: `!is_inconsistent(word)`;
+//! - the lock is left unlocked and usable.
+//!
+//! The `bypass_*` models also record a trace of every word change in modification
+//! order and check it with `check_trace` (each step is the `lock_state` function,
+//! waiters are granted in phases, and once a waiter's gate is closed at most one
+//! phase of the other state and no new arrival enters before it).
+#![cfg(loom)]
+
+use loom::cell::UnsafeCell;
+use loom::sync::atomic::AtomicUsize;
+use loom::sync::Arc;
+use loom::thread;
+use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+use tsfs::lock_model::{check_trace, Cancel, GateMode, Killed, ModelLock, State, TraceStats};
+use tsfs::lock_state;
+
+const ADD: State = State::Add;
+const BLOCK: State = State::Block;
+
+/// The default preemption bound.
+const PREEMPTIONS: usize = 2;
+
+/// Explore `f` with loom and print how many interleavings that took.
+fn explore<F: Fn() + Sync + Send + 'static>(name: &str, preemptions: usize, f: F) {
+    static ITERATIONS: StdAtomicUsize = StdAtomicUsize::new(0);
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(preemptions);
+    }
+    let bound = builder.preemption_bound;
+    let start = Instant::now();
+    let before = ITERATIONS.load(Relaxed);
+    builder.check(move || {
+        ITERATIONS.fetch_add(1, Relaxed);
+        f();
+    });
+    // Tests may run in parallel: count this test's iterations only approximately
+    // then; run with --test-threads=1 for exact numbers.
+    let n = ITERATIONS.load(Relaxed) - before;
+    println!(
+        "loom {name}: {n} interleavings, preemption bound {bound:?}, {:.2?}",
+        start.elapsed()
+    );
+}
+
+/// The lock and what the critical sections check.
+struct Shared {
+    lock: ModelLock,
+    inside: [AtomicUsize; 2],
+    /// Per thread and state: written by that thread while it holds that state.
+    cells: Vec<[UnsafeCell<u64>; 2]>,
+}
+
+// SAFETY: the cells are accessed as `critical` describes, which the lock makes
+// data-race free if it is correct; loom checks each access.
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn new(lock: ModelLock, threads: usize) -> Arc<Shared> {
+        Arc::new(Shared {
+            lock,
+            inside: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            cells: (0..threads)
+                .map(|_| [UnsafeCell::new(0), UnsafeCell::new(0)])
+                .collect(),
+        })
+    }
+
+    /// The body of a critical section of thread `me` holding `s`.
+    ///
+    /// The "inside" counters are `Relaxed` on purpose: stronger orderings would
+    /// synchronise the threads by themselves and hide an ordering missing in the
+    /// lock from the cell checks. (Relaxed, the assertion cannot fail wrongly: if
+    /// the lock orders the other state's exit before our entry, coherence makes us
+    /// see it. A violation it misses through a stale read, the cells catch.)
+    fn critical(&self, me: usize, s: State) {
+        self.inside[s.index()].fetch_add(1, Relaxed);
+        assert_eq!(
+            self.inside[s.other().index()].load(Relaxed),
+            0,
+            "thread {me} holds {s:?} while {:?} is held",
+            s.other()
+        );
+        // SAFETY: only thread `me` writes its cells, and only while it holds `s`;
+        // other threads read them only while holding the other state. Loom checks
+        // that the lock orders those accesses.
+        self.cells[me][s.index()].with_mut(|p| unsafe { *p += 1 });
+        for (t, cells) in self.cells.iter().enumerate() {
+            if t != me {
+                // SAFETY: as above.
+                let _ = cells[s.other().index()].with(|p| unsafe { *p });
+            }
+        }
+        self.inside[s.index()].fetch_sub(1, Relaxed);
+    }
+
+    /// Lock `s`, run a critical section, unlock.
+    fn hold(&self, me: usize, s: State) {
+        let _g = self.lock.lock(s);
+        self.critical(me, s);
+    }
+
+    /// After every thread has returned: the lock is free and works.
+    fn check_usable(&self) {
+        assert_eq!(self.lock.word(), lock_state::UNLOCKED, "lock left held");
+        for s in [ADD, BLOCK] {
+            let g = self.lock.try_lock(s).expect("free lock refused try_lock");
+            drop(g.nested());
+        }
+        assert_eq!(self.lock.word(), lock_state::UNLOCKED);
+    }
+}
+
+fn spawn(f: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
+    thread::spawn(f)
+}
+
+/// Threads each taking their states in turn, with a critical section each time.
+fn run_mix(lock: impl Fn() -> ModelLock, plan: &'static [&'static [State]]) {
+    let sh = Shared::new(lock(), plan.len());
+    let handles: Vec<_> = plan
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(me, states)| {
+            let sh = sh.clone();
+            spawn(move || {
+                for &s in states.iter() {
+                    sh.hold(me, s);
+                }
+            })
+        })
+        .collect();
+    for &s in plan[0] {
+        sh.hold(0, s);
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+    sh.check_usable();
+}
+
+// (a) Mutual exclusion, gate on.
+
+#[test]
+fn mutual_exclusion_add_block_add() {
+    explore("mutual_exclusion_add_block_add", PREEMPTIONS, || {
+        run_mix(|| ModelLock::new(GateMode::On), &[&[ADD], &[BLOCK], &[ADD]]);
+    });
+}
+
+#[test]
+fn mutual_exclusion_two_rounds() {
+    explore("mutual_exclusion_two_rounds", PREEMPTIONS, || {
+        run_mix(
+            || ModelLock::new(GateMode::On),
+            &[&[ADD, BLOCK], &[BLOCK, ADD]],
+        );
+    });
+}
+
+// (b) No lost wake-up: every thread finishes, whatever the order of releases,
+// queueings and grants (loom fails a model that ends with threads blocked).
+
+#[test]
+fn no_lost_wakeup_block_waits_for_two_adds() {
+    explore(
+        "no_lost_wakeup_block_waits_for_two_adds",
+        PREEMPTIONS,
+        || {
+            run_mix(
+                || ModelLock::new(GateMode::On),
+                &[&[ADD, ADD], &[BLOCK], &[ADD]],
+            );
+        },
+    );
+}
+
+#[test]
+fn no_lost_wakeup_phases_both_ways() {
+    explore("no_lost_wakeup_phases_both_ways", PREEMPTIONS, || {
+        run_mix(
+            || ModelLock::new(GateMode::On),
+            &[&[BLOCK], &[ADD], &[BLOCK], &[ADD]],
+        );
+    });
+}
+
+#[test]
+fn no_lost_wakeup_with_try_lock_and_ticks() {
+    // try_lock never waits; ticks (timer interrupts) wake sleepers spuriously.
+    explore(
+        "no_lost_wakeup_with_try_lock_and_ticks",
+        PREEMPTIONS,
+        || {
+            let sh = Shared::new(ModelLock::new(GateMode::On), 3);
+            let sh1 = sh.clone();
+            let t1 = spawn(move || sh1.hold(1, BLOCK));
+            let sh2 = sh.clone();
+            let t2 = spawn(move || {
+                if let Some(_g) = sh2.lock.try_lock(ADD) {
+                    sh2.critical(2, ADD);
+                }
+                sh2.lock.tick();
+            });
+            sh.hold(0, ADD);
+            t1.join().unwrap();
+            t2.join().unwrap();
+            sh.check_usable();
+        },
+    );
+}
+
+// (c) Bounded bypass, on a trace of every word change.
+
+fn bypass_model(mode: GateMode, ticker: bool) -> TraceStats {
+    let sh = Shared::new(ModelLock::new_traced(mode, 1), 3);
+    let sh1 = sh.clone();
+    let waiter = spawn(move || sh1.hold(1, BLOCK));
+    let sh2 = sh.clone();
+    let adder = spawn(move || {
+        sh2.hold(2, ADD);
+        sh2.hold(2, ADD);
+    });
+    let tick = ticker.then(|| {
+        let sh3 = sh.clone();
+        spawn(move || sh3.lock.tick())
+    });
+    sh.hold(0, ADD);
+    waiter.join().unwrap();
+    adder.join().unwrap();
+    if let Some(t) = tick {
+        t.join().unwrap();
+    }
+    sh.check_usable();
+    let trace = sh.lock.take_trace();
+    match check_trace(&trace, mode) {
+        Ok(stats) => stats,
+        Err(e) => panic!("{e}\ntrace: {trace:#x?}"),
+    }
+}
+
+#[test]
+fn bypass_bounded_gate_on() {
+    explore("bypass_bounded_gate_on", PREEMPTIONS, || {
+        let stats = bypass_model(GateMode::On, false);
+        assert_eq!(stats.max_arrivals_while_queued, 0);
+    });
+}
+
+#[test]
+fn bypass_bounded_deadline() {
+    // A ticker thread expires the waiter's deadline at some point of its wait.
+    explore("bypass_bounded_deadline", 1, || {
+        bypass_model(GateMode::Deadline, true);
+    });
+}
+
+/// The bypass measure does catch an unfair lock: without a gate, some interleaving
+/// lets an add arrival in after the block waiter queued (never with the gate, as
+/// `bypass_bounded_gate_on` asserts).
+#[test]
+fn bypass_detected_gate_off() {
+    static SEEN: StdAtomicUsize = StdAtomicUsize::new(0);
+    explore("bypass_detected_gate_off", PREEMPTIONS, || {
+        let stats = bypass_model(GateMode::Off, false);
+        SEEN.fetch_max(stats.max_arrivals_while_queued, Relaxed);
+    });
+    assert!(
+        SEEN.load(Relaxed) > 0,
+        "no interleaving let an arrival bypass a waiter with the gate off"
+    );
+}
+
+// (d) A killed waiter leaves the lock usable.
+
+#[test]
+fn killed_waiter_leaves_lock_usable() {
+    // Thread 0 holds add; a killable block waiter queues and closes the gate; an add
+    // arrival queues behind that gate. The kill comes while add is still held, or
+    // after: either the waiter was granted (Ok) or it leaves and the add waiter it
+    // held back is granted.
+    explore("killed_waiter_leaves_lock_usable", PREEMPTIONS, || {
+        let sh = Shared::new(ModelLock::new(GateMode::On), 3);
+        let cancel = Arc::new(Cancel::new());
+        let (sh1, c1) = (sh.clone(), cancel.clone());
+        let killable = spawn(move || match sh1.lock.lock_killable(BLOCK, &c1) {
+            Ok(_g) => sh1.critical(1, BLOCK),
+            Err(Killed) => assert!(c1.is_killed()),
+        });
+        let sh2 = sh.clone();
+        let adder = spawn(move || sh2.hold(2, ADD));
+        {
+            let _g = sh.lock.lock(ADD);
+            sh.critical(0, ADD);
+            sh.lock.kill(&cancel);
+        }
+        killable.join().unwrap();
+        adder.join().unwrap();
+        sh.check_usable();
+    });
+}
+
+#[test]
+fn killed_waiter_after_release() {
+    // The kill races with the release that grants the killable waiter.
+    explore("killed_waiter_after_release", PREEMPTIONS, || {
+        let sh = Shared::new(ModelLock::new(GateMode::On), 3);
+        let cancel = Arc::new(Cancel::new());
+        let (sh1, c1) = (sh.clone(), cancel.clone());
+        let killable = spawn(move || {
+            if let Ok(_g) = sh1.lock.lock_killable(ADD, &c1) {
+                sh1.critical(1, ADD);
+            }
+        });
+        let sh2 = sh.clone();
+        let blocker = spawn(move || sh2.hold(2, BLOCK));
+        sh.hold(0, BLOCK);
+        sh.lock.kill(&cancel);
+        killable.join().unwrap();
+        blocker.join().unwrap();
+        sh.check_usable();
+    });
+}
+
+#[test]
+fn killed_waiters_traced() {
+    // Two killable waiters of one state, one killed: the other stays queued (the
+    // trace checks the phase accounting), and everything finishes.
+    explore("killed_waiters_traced", PREEMPTIONS, || {
+        let sh = Shared::new(ModelLock::new_traced(GateMode::On, 1), 3);
+        let cancel = Arc::new(Cancel::new());
+        let (sh1, c1) = (sh.clone(), cancel.clone());
+        let killed = spawn(move || {
+            if let Ok(_g) = sh1.lock.lock_killable(BLOCK, &c1) {
+                sh1.critical(1, BLOCK);
+            }
+        });
+        let sh2 = sh.clone();
+        let other = spawn(move || {
+            let never = Cancel::new();
+            let _g = sh2.lock.lock_killable(BLOCK, &never).unwrap();
+            sh2.critical(2, BLOCK);
+        });
+        {
+            let _g = sh.lock.lock(ADD);
+            sh.critical(0, ADD);
+            sh.lock.kill(&cancel);
+        }
+        killed.join().unwrap();
+        other.join().unwrap();
+        sh.check_usable();
+        let trace = sh.lock.take_trace();
+        if let Err(e) = check_trace(&trace, GateMode::On) {
+            panic!("{e}\ntrace: {trace:#x?}");
+        }
+    });
+}
+
+// (e) Nested acquire while a waiter of the other state is queued.
+
+#[test]
+fn nested_acquire_with_waiter_queued() {
+    explore("nested_acquire_with_waiter_queued", PREEMPTIONS, || {
+        let sh = Shared::new(ModelLock::new(GateMode::On), 3);
+        let sh1 = sh.clone();
+        let blocker = spawn(move || sh1.hold(1, BLOCK));
+        let sh2 = sh.clone();
+        let adder = spawn(move || sh2.hold(2, ADD));
+        {
+            let g = sh.lock.lock(ADD);
+            sh.critical(0, ADD);
+            // The block waiter may have closed the gate by now: a plain lock(ADD)
+            // here could wait for ourselves, the nested acquire must not.
+            let g2 = g.nested();
+            sh.critical(0, ADD);
+            drop(g);
+            sh.critical(0, ADD);
+            drop(g2);
+        }
+        blocker.join().unwrap();
+        adder.join().unwrap();
+        sh.check_usable();
+    });
+}
+
+// (f) Without the gate (and with the deadline gate), still mutual exclusion and
+// no lost wake-up.
+
+#[test]
+fn mutual_exclusion_gate_off() {
+    explore("mutual_exclusion_gate_off", PREEMPTIONS, || {
+        run_mix(
+            || ModelLock::new(GateMode::Off),
+            &[&[ADD, ADD], &[BLOCK], &[ADD]],
+        );
+    });
+}
+
+#[test]
+fn mutual_exclusion_gate_off_two_rounds() {
+    explore("mutual_exclusion_gate_off_two_rounds", PREEMPTIONS, || {
+        run_mix(
+            || ModelLock::new(GateMode::Off),
+            &[&[ADD, BLOCK], &[BLOCK, ADD]],
+        );
+    });
+}
+
+#[test]
+fn mutual_exclusion_deadline() {
+    // Deadline after 0 ticks: a waiter closes its gate at its first check, after
+    // queueing (not at once, as GateMode::On does).
+    explore("mutual_exclusion_deadline", PREEMPTIONS, || {
+        run_mix(
+            || ModelLock::with_deadline(0),
+            &[&[ADD, ADD], &[BLOCK], &[ADD]],
+        );
+    });
+}
