@@ -360,7 +360,7 @@ impl ModelLock {
     fn fast_acquire(&self, s: State) -> bool {
         let mut w = self.word.load(Ordering::Relaxed);
         loop {
-            let Some(new) = (state::holders(w, s.other()) == 0).then(|| w + state::one(s)) else {
+            let Some(new) = state::try_acquire(w, s) else {
                 return false;
             };
             match self.cas(true, w, new, Ordering::Acquire, Op::Acquire(s)) {
@@ -523,6 +523,7 @@ impl ModelLock {
                 };
             }
             wakeups = wakeups.saturating_add(1);
+            if wakeups > 0 { return Ok(()); }
         }
     }
 }

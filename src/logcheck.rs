@@ -78,6 +78,9 @@ pub fn fatal_findings(log: &str) -> Vec<Finding<'_>> {
     log.lines()
         .enumerate()
         .filter(|(_, l)| is_hung_task(l) || FATAL_HEADERS.iter().any(|h| l.contains(h)))
-        .map(|(i, l)| Finding { line_no: i + 1, line: l })
+        .map(|(i, l)| Finding {
+            line_no: i + 1,
+            line: l,
+        })
         .collect()
 }
