@@ -13,7 +13,12 @@ use kernel::{c_str, prelude::*};
 mod fs;
 mod kapi;
 // Shared with the userspace tools, which use all of it; the module uses a part.
-#[allow(dead_code, unreachable_pub, clippy::wrong_self_convention, clippy::enum_variant_names)]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    clippy::wrong_self_convention,
+    clippy::enum_variant_names
+)]
 #[path = "src/format.rs"]
 mod format;
 mod locking;
@@ -36,6 +41,8 @@ impl kernel::Module for Tsfs {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let debugfs = kapi::debugfs::Dir::new(c_str!("tsfs"), None);
         debugfs.create_file(c_str!("selftest"), 0o200, &SelfTestControl);
+        debugfs.create_file(c_str!("bench"), 0o200, &BenchControl);
+        debugfs.create_file(c_str!("lock_stats"), 0o400, &LockStatsFile);
         let fs_type = KBox::pin_init(
             kapi::fs_type::Registration::new(fs::NAME, module),
             GFP_KERNEL,
@@ -64,10 +71,39 @@ impl kapi::debugfs::FileOps for SelfTestControl {
     }
 }
 
+/// `/sys/kernel/debug/tsfs/bench`: writing a benchmark set's name runs it; results
+/// go to the kernel log as `bench:` lines.
+struct BenchControl;
+
+impl kapi::debugfs::FileOps for BenchControl {
+    fn store(&self, input: &[u8]) -> Result {
+        match trim(input) {
+            b"lock" => locking::bench::run_lock_benchmarks(),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// `/sys/kernel/debug/tsfs/lock_stats`: per-state statistics of every
+/// `TwoStateLock` class.
+struct LockStatsFile;
+
+impl kapi::debugfs::FileOps for LockStatsFile {
+    fn show(&self, out: &mut kapi::debugfs::TextBuf) -> Result {
+        locking::stats::write_all(out).map_err(|_| ENOMEM)
+    }
+}
+
 /// `input` without surrounding ASCII white space (`echo` adds a newline).
 fn trim(input: &[u8]) -> &[u8] {
-    let start = input.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(input.len());
-    let end = input.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = input
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(input.len());
+    let end = input
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     input.get(start..end).unwrap_or(&[])
 }
 

@@ -55,3 +55,8 @@ void tsfs_cond_resched(void)
 {
 	cond_resched();
 }
+
+void tsfs_might_sleep(void)
+{
+	might_sleep();
+}

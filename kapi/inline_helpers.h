@@ -18,5 +18,6 @@ void tsfs_lock_acquired(struct lockdep_map *map);
 bool tsfs_fatal_signal_pending(void);
 void tsfs_allow_sigkill(void);
 void tsfs_cond_resched(void);
+void tsfs_might_sleep(void);
 
 #endif

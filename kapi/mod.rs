@@ -8,5 +8,6 @@ pub(crate) mod debugfs;
 pub(crate) mod fs_type;
 pub(crate) mod kthread;
 pub(crate) mod lockdep;
+pub(crate) mod rwsem;
 pub(crate) mod time;
 pub(crate) mod wait;

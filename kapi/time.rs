@@ -42,3 +42,15 @@ pub(crate) fn cond_resched() {
     // SAFETY: callable from any sleepable context, which callers of this are.
     unsafe { tsfs_cond_resched() };
 }
+
+extern "C" {
+    fn tsfs_might_sleep();
+}
+
+/// Debug check (`might_sleep()`): reports a caller in atomic context, where sleeping
+/// is a bug, even when this particular call would not have slept.
+#[inline]
+pub(crate) fn might_sleep() {
+    // SAFETY: only checks the current context; callable anywhere.
+    unsafe { tsfs_might_sleep() };
+}

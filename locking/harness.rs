@@ -6,20 +6,51 @@
 
 use super::{
     state::{GateMode, State},
-    TwoStateLock,
+    Guard, TwoStateLock,
 };
 use crate::kapi::{
     kthread::KThread,
+    rwsem::{RwSem, RwSemGuard},
     time::{now_ns, sleep_us},
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use kernel::{c_str, prelude::*, sync::Arc};
 
+/// A lock the tests and benchmarks drive in either state: `TwoStateLock`, or an
+/// rwsem as the baseline (*add* = read, *block* = write).
+pub(crate) trait TestLock: Send + Sync + 'static {
+    /// Held while alive.
+    type Held<'a>
+    where
+        Self: 'a;
+    /// Takes the lock in state `s`.
+    fn acquire(&self, s: State) -> Self::Held<'_>;
+}
+
+impl TestLock for TwoStateLock {
+    type Held<'a> = Guard<'a>;
+    #[inline]
+    fn acquire(&self, s: State) -> Guard<'_> {
+        self.lock(s)
+    }
+}
+
+impl TestLock for RwSem {
+    type Held<'a> = RwSemGuard<'a>;
+    #[inline]
+    fn acquire(&self, s: State) -> RwSemGuard<'_> {
+        match s {
+            State::Add => self.read(),
+            State::Block => self.write(),
+        }
+    }
+}
+
 /// A lock under test, with counters that catch a broken exclusion.
 #[pin_data]
-pub(crate) struct Shared {
+pub(crate) struct Shared<L> {
     #[pin]
-    pub(crate) lock: TwoStateLock,
+    pub(crate) lock: L,
     /// Holders inside, per state, as counted by the test code itself.
     pub(crate) inside: [AtomicU64; 2],
     /// Times a holder saw the other state inside.
@@ -40,7 +71,11 @@ pub(crate) struct StreamConfig {
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        StreamConfig { threads: 3, hold_us: 2000, partner_wait_us: 20_000 }
+        StreamConfig {
+            threads: 3,
+            hold_us: 2000,
+            partner_wait_us: 20_000,
+        }
     }
 }
 
@@ -81,12 +116,32 @@ fn idx(s: State) -> usize {
     s.index()
 }
 
-impl Shared {
-    /// A new lock in `mode` (gate deadline `deadline_ms` in deadline mode).
+impl Shared<TwoStateLock> {
+    /// A new `TwoStateLock` in `mode` (gate deadline `deadline_ms` in deadline mode).
     pub(crate) fn new(mode: GateMode, deadline_ms: u32) -> Result<Arc<Self>> {
+        Self::with(crate::new_two_state_lock!(
+            mode,
+            deadline_ms,
+            "tsfs_test_lock"
+        ))
+    }
+}
+
+impl Shared<RwSem> {
+    /// A new rwsem, the baseline.
+    pub(crate) fn new_rwsem() -> Result<Arc<Self>> {
+        Self::with(RwSem::new(
+            c_str!("tsfs_test_rwsem"),
+            crate::tsfs_static_class_key!(),
+        ))
+    }
+}
+
+impl<L: TestLock> Shared<L> {
+    fn with(lock: impl PinInit<L>) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Shared {
-                lock <- crate::new_two_state_lock!(mode, deadline_ms, "tsfs_test_lock"),
+                lock <- lock,
                 inside: [AtomicU64::new(0), AtomicU64::new(0)],
                 violations: AtomicU64::new(0),
                 stop: AtomicBool::new(false),
@@ -124,11 +179,14 @@ impl Shared {
             let (sh, ops) = (self.clone(), ops.clone());
             let t = KThread::spawn(c_str!("tsfs-stream"), move || {
                 while !sh.stop.load(SeqCst) {
-                    let g = sh.lock.lock(s);
+                    let g = sh.lock.acquire(s);
                     sh.enter(s);
                     sleep_us(cfg.hold_us);
                     let until = now_ns() + cfg.partner_wait_us * 1000;
-                    while sh.inside[idx(s)].load(SeqCst) < 2 && !sh.stop.load(SeqCst) && now_ns() < until {
+                    while sh.inside[idx(s)].load(SeqCst) < 2
+                        && !sh.stop.load(SeqCst)
+                        && now_ns() < until
+                    {
                         sleep_us(50);
                     }
                     sh.exit(s);
@@ -157,13 +215,17 @@ impl Shared {
         let (sh, w, d) = (self.clone(), waited_ns.clone(), done.clone());
         let thread = KThread::spawn(c_str!("tsfs-waiter"), move || {
             let start = now_ns();
-            let g = sh.lock.lock(s);
+            let g = sh.lock.acquire(s);
             w.store(now_ns().saturating_sub(start).max(1), SeqCst);
             sh.hold(s, 10);
             drop(g);
             d.store(true, SeqCst);
         })?;
-        Ok(Waiter { _thread: thread, waited_ns, done })
+        Ok(Waiter {
+            _thread: thread,
+            waited_ns,
+            done,
+        })
     }
 
     /// Times one waiter of `s`; `None` if it did not get in within `cap_ms`

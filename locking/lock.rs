@@ -28,7 +28,7 @@ use super::{
 };
 use crate::kapi::{
     lockdep,
-    time::{jiffies_from_ms, now_ns},
+    time::{jiffies_from_ms, might_sleep, now_ns},
     wait::{Sleep, WaitGuard, Waitable, Woke},
 };
 use core::{
@@ -63,7 +63,7 @@ pub(crate) struct TwoStateLock {
     waiters: Waitable<Waiters>,
     #[pin]
     dep_map: lockdep::Map,
-    stats: Stats,
+    stats: &'static Stats,
 }
 
 /// Creates a [`TwoStateLock`] initialiser with its own lockdep class, named after the
@@ -76,32 +76,36 @@ macro_rules! new_two_state_lock {
             $deadline_ms,
             kernel::optional_name!($($name)?),
             $crate::tsfs_static_class_key!(),
+            $crate::tsfs_static_lock_stats!(),
         )
     };
 }
 
 impl TwoStateLock {
     /// A new unlocked lock. Use [`new_two_state_lock!`], which supplies a lockdep
-    /// class per call site.
+    /// class and statistics per call site.
     pub(crate) fn new(
         mode: GateMode,
         deadline_ms: u32,
         name: &'static CStr,
         key: &'static lockdep::ClassKey,
+        stats: &'static Stats,
     ) -> impl PinInit<Self> {
+        stats.register(name);
         pin_init!(Self {
             word: AtomicU64::new(state::UNLOCKED),
             mode,
             deadline_ms,
             waiters <- Waitable::new(Waiters { queued: [0; 2], generation: [0; 2] }),
             dep_map <- lockdep::Map::new(name, key),
-            stats: Stats::new(),
+            stats,
         })
     }
 
     /// Takes the lock in state `s`, sleeping (uninterruptibly) as long as needed.
     #[inline]
     pub(crate) fn lock(&self, s: State) -> Guard<'_> {
+        might_sleep();
         self.dep_map.acquire(lockdep::Acquire::Shared);
         if !self.fast_acquire(s) {
             // Uninterruptible waits are never killed.
@@ -123,6 +127,7 @@ impl TwoStateLock {
     /// Takes the lock in state `s`; gives up with `EINTR` if a fatal signal arrives
     /// while waiting, leaving no trace in the lock.
     pub(crate) fn lock_killable(&self, s: State) -> Result<Guard<'_>> {
+        might_sleep();
         self.dep_map.acquire(lockdep::Acquire::Shared);
         if !self.fast_acquire(s) && self.slow_acquire(s, Sleep::Killable).is_err() {
             self.dep_map.release();
@@ -131,9 +136,9 @@ impl TwoStateLock {
         Ok(self.guard(s))
     }
 
-    /// Per-state statistics.
-    pub(crate) fn stats(&self) -> &Stats {
-        &self.stats
+    /// Per-state statistics of this lock's class.
+    pub(crate) fn stats(&self) -> &'static Stats {
+        self.stats
     }
 
     /// The raw state word, for tests and debugfs.
@@ -142,7 +147,11 @@ impl TwoStateLock {
     }
 
     fn guard(&self, s: State) -> Guard<'_> {
-        Guard { lock: self, state: s, _not_send: PhantomData }
+        Guard {
+            lock: self,
+            state: s,
+            _not_send: PhantomData,
+        }
     }
 
     /// One CAS when uncontended; false when `s` may not be entered now.
@@ -153,7 +162,10 @@ impl TwoStateLock {
             let Some(new) = state::try_acquire(w, s) else {
                 return false;
             };
-            match self.word.compare_exchange_weak(w, new, Ordering::Acquire, Ordering::Relaxed) {
+            match self
+                .word
+                .compare_exchange_weak(w, new, Ordering::Acquire, Ordering::Relaxed)
+            {
                 Ok(_) => {
                     self.stats.count_fast(s);
                     return true;
@@ -180,7 +192,11 @@ impl TwoStateLock {
         loop {
             let w = self.word.load(Ordering::Acquire);
             if let Some(new) = state::try_acquire(w, s) {
-                if self.word.compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                if self
+                    .word
+                    .compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
                     drop(ws);
                     self.finish_wait(s, start);
                     return Ok(());
@@ -188,7 +204,11 @@ impl TwoStateLock {
                 continue;
             }
             if let Some(new) = state::mark_waiting(w, s, close_now) {
-                if self.word.compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                if self
+                    .word
+                    .compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
                     if close_now && !state::gate_closed(w, s) {
                         self.stats.count_gate_closed(s);
                     }
@@ -217,7 +237,9 @@ impl TwoStateLock {
                     return Err(EINTR);
                 }
                 Woke::TimedOut if timeout.is_some() => {
-                    let old = self.word.fetch_or(state::close_gate(0, s), Ordering::AcqRel);
+                    let old = self
+                        .word
+                        .fetch_or(state::close_gate(0, s), Ordering::AcqRel);
                     if !state::gate_closed(old, s) {
                         self.stats.count_gate_closed(s);
                     }

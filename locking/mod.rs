@@ -3,15 +3,17 @@
 //! `TwoStateLock`: a sleeping lock with two shared, mutually exclusive states,
 //! *add* and *block*, with lockdep support and a fairness gate.
 
+pub(crate) mod bench;
 mod harness;
 mod lock;
 pub(crate) mod selftest;
 // Shared with the userspace model (src/lock_model.rs), which uses all of it.
 #[allow(dead_code, unreachable_pub)]
 pub(crate) mod state;
-mod stats;
+pub(crate) mod stats;
 
 #[allow(unused_imports)]
 pub(crate) use lock::{Guard, TwoStateLock};
 #[allow(unused_imports)]
 pub(crate) use state::{GateMode, State};
+pub(crate) use stats::Stats;

@@ -53,15 +53,38 @@ impl Ktap {
 pub(crate) fn run_lock_suite() -> Result {
     let mut t = Ktap::start(9);
     t.case("mutual_exclusion_gate_on", mutual_exclusion(GateMode::On)?);
-    t.case("mutual_exclusion_gate_off", mutual_exclusion(GateMode::Off)?);
-    t.case("block_waiter_bounded_under_add_stream", bounded_wait(State::Add, GateMode::On)?);
-    t.case("add_waiter_bounded_under_block_stream", bounded_wait(State::Block, GateMode::On)?);
-    t.case("block_waiter_bounded_deadline_mode", bounded_wait(State::Add, GateMode::Deadline)?);
-    t.case("gate_off_block_waiter_starves", starves_without_gate(State::Add)?);
-    t.case("gate_off_add_waiter_starves", starves_without_gate(State::Block)?);
+    t.case(
+        "mutual_exclusion_gate_off",
+        mutual_exclusion(GateMode::Off)?,
+    );
+    t.case(
+        "block_waiter_bounded_under_add_stream",
+        bounded_wait(State::Add, GateMode::On)?,
+    );
+    t.case(
+        "add_waiter_bounded_under_block_stream",
+        bounded_wait(State::Block, GateMode::On)?,
+    );
+    t.case(
+        "block_waiter_bounded_deadline_mode",
+        bounded_wait(State::Add, GateMode::Deadline)?,
+    );
+    t.case(
+        "gate_off_block_waiter_starves",
+        starves_without_gate(State::Add)?,
+    );
+    t.case(
+        "gate_off_add_waiter_starves",
+        starves_without_gate(State::Block)?,
+    );
     t.case("killed_waiter_leaves_lock_usable", killed_waiter()?);
     t.case("nested_acquire_passes_closed_gate", nested_acquire()?);
-    pr_info!("# lock suite: {} passed, {} failed\n", t.n - t.failed, t.failed);
+    log_stats();
+    pr_info!(
+        "# lock suite: {} passed, {} failed\n",
+        t.n - t.failed,
+        t.failed
+    );
     if t.failed == 0 {
         Ok(())
     } else {
@@ -105,14 +128,32 @@ fn mutual_exclusion(mode: GateMode) -> Result<bool> {
         max = max.max(v);
     }
     let violations = sh.violations.load(SeqCst);
-    pr_info!("# {:?}: violations {} per-thread acquisitions min {} max {}\n", mode, violations, min, max);
+    pr_info!(
+        "# {:?}: violations {} per-thread acquisitions min {} max {}\n",
+        mode,
+        violations,
+        min,
+        max
+    );
     Ok(violations == 0 && min > 0 && sh.lock.word() == state::UNLOCKED)
+}
+
+/// Prints every lock class's statistics as KTAP diagnostics.
+fn log_stats() {
+    let mut text = TextBuf(KVec::new());
+    if super::stats::write_all(&mut text).is_ok() {
+        for line in text.0.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            pr_info!("# {}\n", kernel::str::BStr::from_bytes(line));
+        }
+    }
 }
 
 /// A stream of `held` holders keeps that state continuously held; waiters of the
 /// other state must each get in within [`WAIT_BOUND_MS`].
 fn bounded_wait(held: State, mode: GateMode) -> Result<bool> {
     let sh = Shared::new(mode, 10)?;
+    // Statistics are per lock class, shared by every test lock: count the difference.
+    let closures_before = sh.lock.stats().snapshot(held.other()).gate_closures;
     let stream = sh.start_stream(held, StreamConfig::default())?;
     sleep_ms(100);
     let mut max_ns = 0;
@@ -125,8 +166,7 @@ fn bounded_wait(held: State, mode: GateMode) -> Result<bool> {
         sleep_ms(20);
     }
     let stream_ops = sh.stop_stream(stream);
-    let st = sh.lock.stats().snapshot(held.other());
-    log_stats(&sh);
+    let gate_closures = sh.lock.stats().snapshot(held.other()).gate_closures - closures_before;
     pr_info!(
         "# {:?} waiter under {:?} stream ({:?}): max wait {} us over {} trials, bound {} ms; stream acquisitions {}, gate closures {}\n",
         held.other(),
@@ -136,23 +176,13 @@ fn bounded_wait(held: State, mode: GateMode) -> Result<bool> {
         TRIALS,
         WAIT_BOUND_MS,
         stream_ops,
-        st.gate_closures
+        gate_closures
     );
     Ok(all_in
         && max_ns <= WAIT_BOUND_MS * 1_000_000
         && sh.violations.load(SeqCst) == 0
-        && st.gate_closures > 0
+        && gate_closures > 0
         && sh.lock.word() == state::UNLOCKED)
-}
-
-/// Prints the lock's statistics as KTAP diagnostics.
-fn log_stats(sh: &Shared) {
-    let mut text = TextBuf(KVec::new());
-    if sh.lock.stats().write_report(&mut text).is_ok() {
-        for line in text.0.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            pr_info!("# {}\n", kernel::str::BStr::from_bytes(line));
-        }
-    }
 }
 
 /// The same stream with the gate off: the waiter must NOT get in (the test can see
@@ -225,7 +255,12 @@ fn nested_acquire() -> Result<bool> {
     drop(inner);
     drop(outer);
     let got_in = waiter.wait_done(2000);
-    pr_info!("# gate closed: {}; nested hold taken: {}; waiter in afterwards: {}\n", gate, both, got_in);
+    pr_info!(
+        "# gate closed: {}; nested hold taken: {}; waiter in afterwards: {}\n",
+        gate,
+        both,
+        got_in
+    );
     drop(waiter);
     Ok(gate && both && got_in && sh.lock.word() == state::UNLOCKED)
 }
@@ -264,7 +299,10 @@ pub(crate) fn provoke_recursion() -> Result {
     sleep_ms(300);
     t.kill();
     drop(t);
-    pr_info!("lockdep test: recursive waiter killed: {}\n", done.load(SeqCst));
+    pr_info!(
+        "lockdep test: recursive waiter killed: {}\n",
+        done.load(SeqCst)
+    );
     Ok(())
 }
 

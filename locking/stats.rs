@@ -1,12 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-state statistics of a `TwoStateLock`, shown in debugfs.
+//! Per-state statistics of `TwoStateLock`s, per lock class (construction site),
+//! like lock_stat. Shown in `/sys/kernel/debug/tsfs/lock_stats`.
 
 use super::state::State;
 use core::{
     fmt::Write,
-    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    ptr::null_mut,
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::Relaxed},
 };
+use kernel::str::CStr;
+
+/// Most lock classes shown in debugfs; later ones still count, unlisted.
+const MAX_CLASSES: usize = 32;
+
+/// The classes that have constructed a lock, for the debugfs listing.
+static REGISTRY: [AtomicPtr<Stats>; MAX_CLASSES] =
+    [const { AtomicPtr::new(null_mut()) }; MAX_CLASSES];
 
 /// Wait-time histogram buckets: bucket `b` counts waits below `2^b` microseconds
 /// (the last one: everything longer).
@@ -43,8 +53,21 @@ impl PerState {
     }
 }
 
-/// Statistics of both states.
-pub(crate) struct Stats([PerState; 2]);
+/// Statistics of both states, for one lock class.
+pub(crate) struct Stats {
+    states: [PerState; 2],
+    name: AtomicPtr<u8>,
+    registered: AtomicBool,
+}
+
+/// Defines the static [`Stats`] of a lock class at the call site.
+#[macro_export]
+macro_rules! tsfs_static_lock_stats {
+    () => {{
+        static STATS: $crate::locking::Stats = $crate::locking::Stats::new();
+        &STATS
+    }};
+}
 
 /// A copy of one state's counters.
 #[derive(Clone, Copy, Default)]
@@ -65,13 +88,35 @@ fn bucket(wait_ns: u64) -> usize {
 
 impl Stats {
     pub(crate) const fn new() -> Self {
-        Stats([PerState::new(), PerState::new()])
+        Stats {
+            states: [PerState::new(), PerState::new()],
+            name: AtomicPtr::new(null_mut()),
+            registered: AtomicBool::new(false),
+        }
+    }
+
+    /// Lists this class (named `name`) in debugfs; only the first call counts.
+    pub(crate) fn register(&'static self, name: &'static CStr) {
+        if self.registered.swap(true, Relaxed) {
+            return;
+        }
+        self.name
+            .store(name.as_char_ptr().cast_mut().cast(), Relaxed);
+        let me = core::ptr::from_ref(self).cast_mut();
+        for slot in REGISTRY.iter() {
+            if slot
+                .compare_exchange(null_mut(), me, Relaxed, Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
     }
 
     fn of(&self, s: State) -> &PerState {
         match s {
-            State::Add => &self.0[0],
-            State::Block => &self.0[1],
+            State::Add => &self.states[0],
+            State::Block => &self.states[1],
         }
     }
 
@@ -135,4 +180,24 @@ impl Stats {
         }
         Ok(())
     }
+}
+
+/// Writes the report of every registered lock class.
+pub(crate) fn write_all(out: &mut impl Write) -> core::fmt::Result {
+    for slot in REGISTRY.iter() {
+        let p = slot.load(Relaxed);
+        if p.is_null() {
+            continue;
+        }
+        // SAFETY: only `&'static Stats` are stored in the registry.
+        let stats = unsafe { &*p };
+        let name = stats.name.load(Relaxed);
+        if !name.is_null() {
+            // SAFETY: `name` was stored from a `&'static CStr` by `register`.
+            let name = unsafe { CStr::from_char_ptr(name.cast()) };
+            writeln!(out, "class {}", name)?;
+        }
+        stats.write_report(out)?;
+    }
+    Ok(())
 }

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Lock benchmarks, run with `echo lock > /sys/kernel/debug/tsfs/bench`. Results are
+//! printed on the kernel log as `bench:` lines; every comparison is measured side by
+//! side in the same run, and the ratios are what matter (absolute times under QEMU
+//! TCG mean little).
+
+use super::{
+    harness::{Shared, StreamConfig, TestLock},
+    state::{GateMode, State},
+};
+use crate::kapi::{
+    kthread::KThread,
+    time::{cond_resched, now_ns, sleep_ms},
+};
+use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use kernel::{c_str, prelude::*, sync::Arc};
+
+const UNCONTENDED_ITERS: u64 = 200_000;
+const ROUNDS: usize = 5;
+const WAIT_TRIALS: usize = 30;
+const STARVED_CAP_MS: u64 = 1000;
+const MIXED_MS: u32 = 1000;
+
+/// Runs every lock benchmark.
+pub(crate) fn run_lock_benchmarks() -> Result {
+    uncontended()?;
+    pr_info!(
+        "bench: wait of one waiter while a stream keeps the other state held (ms, {} trials)\n",
+        WAIT_TRIALS
+    );
+    pr_info!(
+        "bench:   {:<34} {:>8} {:>8} {:>8}\n",
+        "lock",
+        "p50",
+        "p99",
+        "max"
+    );
+    wait_under_stream("TwoStateLock gate on", &Shared::new(GateMode::On, 0)?)?;
+    wait_under_stream(
+        "TwoStateLock deadline 10 ms",
+        &Shared::new(GateMode::Deadline, 10)?,
+    )?;
+    wait_under_stream("TwoStateLock gate off", &Shared::new(GateMode::Off, 0)?)?;
+    wait_under_stream("rwsem (writer under readers)", &Shared::new_rwsem()?)?;
+    mixed_throughput()?;
+    Ok(())
+}
+
+/// Nanoseconds per acquire+release of `f`'s lock, `UNCONTENDED_ITERS` times.
+fn time_loop(mut f: impl FnMut()) -> u64 {
+    let start = now_ns();
+    for _ in 0..UNCONTENDED_ITERS {
+        f();
+    }
+    now_ns().saturating_sub(start) / UNCONTENDED_ITERS
+}
+
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// Uncontended acquire+release: TwoStateLock vs the rwsem read side (and, for
+/// completeness, *block* vs the write side), rounds interleaved.
+fn uncontended() -> Result {
+    let tsl = Shared::new(GateMode::On, 0)?;
+    let rw = Shared::new_rwsem()?;
+    let (mut add, mut read, mut block, mut write) =
+        ([0; ROUNDS], [0; ROUNDS], [0; ROUNDS], [0; ROUNDS]);
+    for r in 0..ROUNDS {
+        add[r] = time_loop(|| drop(tsl.lock.lock(State::Add)));
+        read[r] = time_loop(|| drop(rw.lock.read()));
+        block[r] = time_loop(|| drop(tsl.lock.lock(State::Block)));
+        write[r] = time_loop(|| drop(rw.lock.write()));
+        cond_resched();
+    }
+    let (add, read, block, write) = (
+        median(&mut add),
+        median(&mut read),
+        median(&mut block),
+        median(&mut write),
+    );
+    pr_info!(
+        "bench: uncontended acquire+release, ns/op (median of {} rounds x {}; lockdep on for both):\n",
+        ROUNDS,
+        UNCONTENDED_ITERS
+    );
+    pr_info!(
+        "bench:   TwoStateLock add {} / rwsem read {} = {}\n",
+        add,
+        read,
+        Ratio(add, read)
+    );
+    pr_info!(
+        "bench:   TwoStateLock block {} / rwsem write {} = {}\n",
+        block,
+        write,
+        Ratio(block, write)
+    );
+    Ok(())
+}
+
+/// `a / b` printed with two decimals.
+struct Ratio(u64, u64);
+
+impl core::fmt::Display for Ratio {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.1 == 0 {
+            return write!(f, "n/a");
+        }
+        let hundredths = self.0 * 100 / self.1;
+        write!(f, "{}.{:02}x", hundredths / 100, hundredths % 100)
+    }
+}
+
+/// Milliseconds with one decimal.
+struct Ms(u64);
+
+impl core::fmt::Display for Ms {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let tenths = self.0 / 100_000;
+        write!(f, "{:>6}.{}", tenths / 10, tenths % 10)
+    }
+}
+
+/// p50/p99/max wait of a *block* waiter under a continuous *add* stream.
+fn wait_under_stream<L: TestLock>(name: &str, sh: &Arc<Shared<L>>) -> Result {
+    let stream = sh.start_stream(State::Add, StreamConfig::default())?;
+    sleep_ms(50);
+    let mut waits = KVec::new();
+    let mut starved = false;
+    for _ in 0..WAIT_TRIALS {
+        match sh.measure_wait(State::Block, STARVED_CAP_MS)? {
+            Some(ns) => waits.push(ns, GFP_KERNEL)?,
+            None => {
+                starved = true;
+                break;
+            }
+        }
+        sleep_ms(10);
+    }
+    sh.stop_stream(stream);
+    if starved {
+        pr_info!(
+            "bench:   {:<34} starved: no entry within {} ms\n",
+            name,
+            STARVED_CAP_MS
+        );
+        return Ok(());
+    }
+    waits.sort_unstable();
+    let at = |q: usize| {
+        waits
+            .get((waits.len() * q / 100).min(waits.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    pr_info!(
+        "bench:   {:<34} {} {} {}\n",
+        name,
+        Ms(at(50)),
+        Ms(at(99)),
+        Ms(at(100))
+    );
+    Ok(())
+}
+
+/// Operations per second of 2 *add* threads and 1 *block* thread for `MIXED_MS`.
+fn mixed<L: TestLock>(sh: &Arc<Shared<L>>) -> Result<u64> {
+    let ops = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
+    let mut threads = KVec::new();
+    for s in [State::Add, State::Add, State::Block] {
+        let (sh, ops) = (sh.clone(), ops.clone());
+        let t = KThread::spawn(c_str!("tsfs-mixed"), move || {
+            while !sh.stop.load(SeqCst) {
+                let held = sh.lock.acquire(s);
+                sh.hold(s, 50);
+                drop(held);
+                ops.fetch_add(1, SeqCst);
+                cond_resched();
+            }
+        })?;
+        threads.push(t, GFP_KERNEL)?;
+    }
+    sleep_ms(MIXED_MS);
+    sh.stop.store(true, SeqCst);
+    drop(threads);
+    Ok(ops.load(SeqCst) * 1000 / u64::from(MIXED_MS))
+}
+
+fn mixed_throughput() -> Result {
+    let on = mixed(&Shared::new(GateMode::On, 0)?)?;
+    let off = mixed(&Shared::new(GateMode::Off, 0)?)?;
+    let rwsem = mixed(&Shared::new_rwsem()?)?;
+    pr_info!("bench: mixed throughput, 2 add + 1 block threads, ops/s: gate on {}, gate off {}, rwsem {}\n", on, off, rwsem);
+    pr_info!(
+        "bench:   gate on / gate off = {}, gate on / rwsem = {}\n",
+        Ratio(on, off),
+        Ratio(on, rwsem)
+    );
+    Ok(())
+}
