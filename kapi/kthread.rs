@@ -3,7 +3,9 @@
 //! Kernel threads running Rust closures (used by the in-kernel lock tests and
 //! benchmarks).
 
-use kernel::{bindings, c_str, prelude::*, str::CStr};
+use super::time::sleep_us;
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::{bindings, c_str, prelude::*, str::CStr, sync::Arc};
 
 extern "C" {
     fn tsfs_allow_sigkill();
@@ -17,6 +19,10 @@ extern "C" {
 /// object holds a task reference until it is joined.
 pub(crate) struct KThread {
     task: *mut bindings::task_struct,
+    /// Set by the thread before it runs its closure. `kthread_stop` on a thread that
+    /// has not started yet would skip the closure altogether, so joining waits for
+    /// this first.
+    started: Arc<AtomicBool>,
 }
 
 // SAFETY: the task pointer may be stopped and signalled from any thread.
@@ -28,20 +34,24 @@ unsafe impl Sync for KThread {}
 ///
 /// # Safety
 ///
-/// `data` must come from `KBox::into_raw` of a `KBox<F>`, and be used once.
+/// `data` must come from `KBox::into_raw` of a `KBox<(Arc<AtomicBool>, F)>`, and be
+/// used once.
 unsafe extern "C" fn run<F: FnOnce() + Send + 'static>(
     data: *mut kernel::ffi::c_void,
 ) -> kernel::ffi::c_int {
     // SAFETY: the caller passes the pointer `spawn` made with `KBox::into_raw`, once.
-    let f = unsafe { KBox::from_raw(data.cast::<F>()) };
-    KBox::into_inner(f)();
+    let boxed = unsafe { KBox::from_raw(data.cast::<(Arc<AtomicBool>, F)>()) };
+    let (started, f) = KBox::into_inner(boxed);
+    started.store(true, Ordering::Release);
+    f();
     0
 }
 
 impl KThread {
     /// Starts `f` in a new kernel thread named `name`.
     pub(crate) fn spawn<F: FnOnce() + Send + 'static>(name: &CStr, f: F) -> Result<Self> {
-        let data = KBox::into_raw(KBox::new(f, GFP_KERNEL)?).cast::<kernel::ffi::c_void>();
+        let started = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+        let data = KBox::into_raw(KBox::new((started.clone(), f), GFP_KERNEL)?).cast::<kernel::ffi::c_void>();
         // SAFETY: `run::<F>` matches `data`; the format "%s" takes the one NUL-terminated
         // string argument `name`.
         let task = unsafe {
@@ -55,7 +65,7 @@ impl KThread {
         };
         if let Err(e) = kernel::error::from_err_ptr(task) {
             // SAFETY: the thread was not created, so `data` was never handed over.
-            drop(unsafe { KBox::from_raw(data.cast::<F>()) });
+            drop(unsafe { KBox::from_raw(data.cast::<(Arc<AtomicBool>, F)>()) });
             return Err(e);
         }
         // SAFETY: `task` is a live kthread; the reference keeps it valid until
@@ -64,7 +74,7 @@ impl KThread {
         // SAFETY: `task` is a new, not yet woken kthread.
         unsafe { bindings::wake_up_process(task) };
         // INVARIANT: created, referenced and woken.
-        Ok(KThread { task })
+        Ok(KThread { task, started })
     }
 
     /// Sends SIGKILL (the thread must have called [`allow_kill`]).
@@ -76,8 +86,11 @@ impl KThread {
 
 impl Drop for KThread {
     fn drop(&mut self) {
-        // SAFETY: `task` is valid and referenced (type invariant); this waits for the
-        // thread function to return and drops our reference.
+        while !self.started.load(Ordering::Acquire) {
+            sleep_us(100);
+        }
+        // SAFETY: `task` is valid and referenced (type invariant); the closure has
+        // started, so this waits for it to return, then drops our reference.
         unsafe { bindings::kthread_stop_put(self.task) };
     }
 }

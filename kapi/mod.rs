@@ -9,5 +9,6 @@ pub(crate) mod fs_type;
 pub(crate) mod kthread;
 pub(crate) mod lockdep;
 pub(crate) mod rwsem;
+pub(crate) mod task;
 pub(crate) mod time;
 pub(crate) mod wait;

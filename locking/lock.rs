@@ -219,11 +219,15 @@ impl TwoStateLock {
         let i = s.index();
         ws.queued[i] += 1;
         let generation = ws.generation[i];
-        let mut timeout = match self.mode {
-            GateMode::Deadline => Some(jiffies_from_ms(self.deadline_ms)),
+        // In deadline mode, when to close the gate if still waiting.
+        let mut gate_at = match self.mode {
+            GateMode::Deadline => Some(start + u64::from(self.deadline_ms) * 1_000_000),
             _ => None,
         };
         loop {
+            // A spurious wake-up must not restart the deadline: sleep what is left.
+            let timeout =
+                gate_at.map(|t| jiffies_from_ms((t.saturating_sub(now_ns()) / 1_000_000) as u32));
             let woke = ws.sleep(i, how, timeout);
             if ws.generation[i] != generation {
                 // Granted: our hold is already in the word.
@@ -236,14 +240,14 @@ impl TwoStateLock {
                     self.leave_queue(&mut ws, s);
                     return Err(EINTR);
                 }
-                Woke::TimedOut if timeout.is_some() => {
+                Woke::TimedOut if gate_at.is_some() => {
                     let old = self
                         .word
                         .fetch_or(state::close_gate(0, s), Ordering::AcqRel);
                     if !state::gate_closed(old, s) {
                         self.stats.count_gate_closed(s);
                     }
-                    timeout = None;
+                    gate_at = None;
                 }
                 _ => {}
             }

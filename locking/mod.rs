@@ -6,6 +6,7 @@
 pub(crate) mod bench;
 mod harness;
 mod lock;
+pub(crate) mod owners;
 pub(crate) mod selftest;
 // Shared with the userspace model (src/lock_model.rs), which uses all of it.
 #[allow(dead_code, unreachable_pub)]

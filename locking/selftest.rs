@@ -8,6 +8,7 @@
 
 use super::{
     harness::{Shared, StreamConfig},
+    owners,
     state::{self, GateMode, State},
 };
 use crate::kapi::{
@@ -51,7 +52,7 @@ impl Ktap {
 
 /// Runs the lock test suite; Err(EIO) if a case failed.
 pub(crate) fn run_lock_suite() -> Result {
-    let mut t = Ktap::start(9);
+    let mut t = Ktap::start(10);
     t.case("mutual_exclusion_gate_on", mutual_exclusion(GateMode::On)?);
     t.case(
         "mutual_exclusion_gate_off",
@@ -79,6 +80,7 @@ pub(crate) fn run_lock_suite() -> Result {
     );
     t.case("killed_waiter_leaves_lock_usable", killed_waiter()?);
     t.case("nested_acquire_passes_closed_gate", nested_acquire()?);
+    t.case("owner_records_name_the_holding_task_only", owner_records()?);
     log_stats();
     pr_info!(
         "# lock suite: {} passed, {} failed\n",
@@ -263,6 +265,41 @@ fn nested_acquire() -> Result<bool> {
     );
     drop(waiter);
     Ok(gate && both && got_in && sh.lock.word() == state::UNLOCKED)
+}
+
+/// A task's record of holding the lock is visible to that task only, names the
+/// state, and is gone after it is dropped.
+fn owner_records() -> Result<bool> {
+    let sh = Shared::new(GateMode::On, 0)?;
+    let before = owners::current_holds(&sh.lock);
+    let g = sh.lock.lock(State::Block);
+    let rec = owners::Record::new(&sh.lock, State::Block);
+    let mine = owners::current_holds(&sh.lock);
+    let seen_elsewhere = Arc::new(AtomicI32::new(-1), GFP_KERNEL)?;
+    let (sh2, seen2) = (sh.clone(), seen_elsewhere.clone());
+    drop(KThread::spawn(c_str!("tsfs-owners"), move || {
+        seen2.store(
+            i32::from(owners::current_holds(&sh2.lock).is_some()),
+            SeqCst,
+        );
+    })?);
+    drop(rec);
+    let after = owners::current_holds(&sh.lock);
+    drop(g);
+    let other = owners::current_holds(&Shared::new(GateMode::On, 0)?.lock);
+    pr_info!(
+        "# before {:?}, while recorded {:?}, from another task {}, after drop {:?}, other lock {:?}\n",
+        before,
+        mine,
+        seen_elsewhere.load(SeqCst),
+        after,
+        other
+    );
+    Ok(before.is_none()
+        && mine == Some(State::Block)
+        && seen_elsewhere.load(SeqCst) == 0
+        && after.is_none()
+        && other.is_none())
 }
 
 /// Provokes an add/block cycle against a mutex, in one task so nothing hangs:

@@ -63,7 +63,7 @@ impl Device {
 
     /// Writes `data` (whole blocks) at block `start`.
     pub fn write_blocks(&self, start: u64, data: &[u8]) -> io::Result<()> {
-        if !data.len().is_multiple_of(BLOCK_BYTES) {
+        if data.len() % BLOCK_BYTES != 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "write of a partial block",

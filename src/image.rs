@@ -147,7 +147,7 @@ impl Image {
     /// Allocates the lowest free inode number.
     pub fn alloc_inode(&mut self) -> io::Result<u32> {
         let ino = find_clear_bit(&self.inode_bitmap, 1, u64::from(self.geom.inode_count))
-            .ok_or_else(|| io::Error::new(io::ErrorKind::StorageFull, "no free inodes"))?;
+            .ok_or_else(|| io::Error::other("no free inodes"))?;
         self.set_inode_in_use(ino as u32, true);
         Ok(ino as u32)
     }
@@ -160,7 +160,7 @@ impl Image {
             self.geom.first_data_block,
             self.geom.total_blocks,
         )
-        .ok_or_else(|| io::Error::new(io::ErrorKind::StorageFull, "no free blocks"))?;
+        .ok_or_else(|| io::Error::other("no free blocks"))?;
         let mut len = 0;
         while len < want && start + len < self.geom.total_blocks && !self.block_in_use(start + len)
         {

@@ -2,9 +2,10 @@
 //!
 //! Every transition of the lock word is a function of [`crate::lock_state`] (which is
 //! `locking/state.rs`, the very file the kernel module builds). This module applies
-//! them with the same atomics, in the same order and with the same memory orderings
-//! as the kernel lock; only the sleeping is different: the kernel's wait queues
-//! become one [`Condvar`] per state on the wait-queue [`Mutex`].
+//! them with the same atomics and in the same order as the kernel lock, with the
+//! weakest memory orderings that loom accepts (which the kernel lock must at least
+//! use); only the sleeping is different: the kernel's wait queues become one
+//! [`Condvar`] per state on the wait-queue [`Mutex`].
 //!
 //! Built with `--cfg loom`, the atomics, mutex and condition variables are loom's, so
 //! `tests/lock_model_loom.rs` checks the algorithm for every interleaving of a few
@@ -17,6 +18,13 @@
 //! - Fast path: `try_acquire` and one `compare_exchange_weak` (Acquire).
 //! - Release: `fetch_sub(one(s))` (Release); if [`state::release_must_grant`], take
 //!   the wait-queue lock and grant the other state.
+//! - Grant: a compare-exchange that must be Acquire: it takes the hand-off from
+//!   *every* holder of the previous phase (their Release `fetch_sub`s), not only
+//!   from the last one, and the wait-queue lock passes it on to the woken waiters.
+//!   With Relaxed, loom reports a data race between the phases.
+//! - Every other word change (`mark_waiting`, `close_gate`, `clear_waiting`,
+//!   `acquire_nested`) is Relaxed: it is made under the wait-queue lock, or by a
+//!   holder.
 //! - The wait-queue lock protects `queued[s]` (queued waiters per state) and
 //!   `generation[s]` (incremented at each grant of `s`). A grant adds the holds of
 //!   all queued waiters of `s` to the word (a phase), then bumps `generation[s]` and
@@ -523,7 +531,6 @@ impl ModelLock {
                 };
             }
             wakeups = wakeups.saturating_add(1);
-            if wakeups > 0 { return Ok(()); }
         }
     }
 }
@@ -546,6 +553,8 @@ pub struct TraceStats {
     pub grants: usize,
     /// Waiters killed before being granted.
     pub killed: usize,
+    /// Gates closed at a deadline (`GateMode::Deadline`).
+    pub deadline_gates: usize,
     /// Over all waiters: most arrivals (fast-path entries) of the other state after
     /// the waiter's gate closed and before it was granted. The bound is 0.
     pub max_bypass_arrivals: usize,
@@ -593,35 +602,59 @@ impl fmt::Display for TraceError {
 ///
 /// Only the first rule broken is reported.
 pub fn check_trace(trace: &[Event], mode: GateMode) -> Result<TraceStats, TraceError> {
+    /// A waiter still queued, with what it has seen since it queued.
     struct Waiter {
         state: State,
         ticket: u64,
         generation: u64,
-        queued_at: usize,
-        gate_at: Option<usize>,
-        end: Option<usize>,
+        gate_closed: bool,
+        overtaken: usize,
+        arrivals_queued: usize,
+        arrivals: usize,
+        phases: usize,
     }
-    let err = |at: usize, what: String| Err(TraceError { at, what });
+    fn err<T>(at: usize, what: String) -> Result<T, TraceError> {
+        Err(TraceError { at, what })
+    }
     let mut stats = TraceStats::default();
-    let mut waiters: Vec<Waiter> = Vec::new();
+    let mut open: Vec<Waiter> = Vec::new();
     let mut word = state::UNLOCKED;
     let mut generation = [0u64; 2];
+    /// A waiter leaves: check and account what it saw.
+    fn leave(wt: Waiter, at: usize, stats: &mut TraceStats) -> Result<(), TraceError> {
+        stats.max_overtaken = stats.max_overtaken.max(wt.overtaken);
+        stats.max_arrivals_while_queued = stats.max_arrivals_while_queued.max(wt.arrivals_queued);
+        stats.max_bypass_arrivals = stats.max_bypass_arrivals.max(wt.arrivals);
+        stats.max_bypass_phases = stats.max_bypass_phases.max(wt.phases);
+        if wt.arrivals > 0 || wt.phases > 1 {
+            return err(
+                at,
+                format!(
+                    "{:?} waiter {} bypassed by {} arrivals and {} phases of {:?} after its gate closed",
+                    wt.state,
+                    wt.ticket,
+                    wt.arrivals,
+                    wt.phases,
+                    wt.state.other()
+                ),
+            );
+        }
+        Ok(())
+    }
     for (i, e) in trace.iter().enumerate() {
         if let Op::Killed { state: s, ticket } = e.op {
-            let Some(wt) = waiters
-                .iter_mut()
-                .find(|wt| wt.ticket == ticket && wt.state == s)
+            let Some(k) = open
+                .iter()
+                .position(|wt| wt.ticket == ticket && wt.state == s)
             else {
-                return err(i, format!("kill of unknown waiter {ticket}"));
+                return err(i, format!("kill of waiter {ticket}, not waiting"));
             };
-            if wt.end.is_some() {
-                return err(i, format!("kill of waiter {ticket} that had left"));
-            }
+            let wt = open.swap_remove(k);
             if generation[ix(s)] != wt.generation {
                 return err(i, format!("kill of waiter {ticket} that was granted"));
             }
-            wt.end = Some(i);
             stats.killed += 1;
+            leave(wt, i, &mut stats)?;
             continue;
         }
         if e.old != word {
@@ -631,7 +664,14 @@ pub fn check_trace(trace: &[Event], mode: GateMode) -> Result<TraceStats, TraceE
             );
         }
         let expect = match e.op {
-            Op::Acquire(s) => state::try_acquire(e.old, s),
+            Op::Acquire(s) => {
+                for wt in open.iter_mut().filter(|wt| wt.state == s.other()) {
+                    wt.overtaken += 1;
+                    wt.arrivals_queued += 1;
+                    wt.arrivals += usize::from(wt.gate_closed);
+                }
+                state::try_acquire(e.old, s)
+            }
             Op::Nested(s) => state::acquire_nested(e.old, s),
             Op::Release(s) => (state::holders(e.old, s) != 0).then(|| e.old - state::one(s)),
             Op::Queue {
@@ -649,13 +689,18 @@ pub fn check_trace(trace: &[Event], mode: GateMode) -> Result<TraceStats, TraceE
                         format!("queue at generation {g}, is {}", generation[ix(s)]),
                     );
                 }
-                waiters.push(Waiter {
+                if open.iter().any(|wt| wt.ticket == ticket) {
+                    return err(i, format!("waiter {ticket} queued twice"));
+                }
+                open.push(Waiter {
                     state: s,
                     ticket,
                     generation: g,
-                    queued_at: i,
-                    gate_at: gate.then_some(i),
-                    end: None,
+                    gate_closed: gate,
+                    overtaken: 0,
+                    arrivals_queued: 0,
+                    arrivals: 0,
+                    phases: 0,
                 });
                 stats.waiters += 1;
                 state::mark_waiting(e.old, s, gate)
@@ -664,12 +709,15 @@ pub fn check_trace(trace: &[Event], mode: GateMode) -> Result<TraceStats, TraceE
                 if mode != GateMode::Deadline {
                     return err(i, format!("deadline gate closed in {mode:?}"));
                 }
-                match waiters
+                match open
                     .iter_mut()
                     .find(|wt| wt.ticket == ticket && wt.state == s)
                 {
-                    Some(wt) if wt.end.is_none() && wt.gate_at.is_none() => wt.gate_at = Some(i),
-                    _ => return err(i, format!("gate closed by waiter {ticket} not waiting")),
+                    Some(wt) if !wt.gate_closed => {
+                        wt.gate_closed = true;
+                        stats.deadline_gates += 1;
+                    }
+                    _ => return err(i, format!("gate closed by waiter {ticket}, not waiting")),
                 }
                 Some(state::close_gate(e.old, s))
             }
@@ -681,15 +729,23 @@ pub fn check_trace(trace: &[Event], mode: GateMode) -> Result<TraceStats, TraceE
                 if g != generation[ix(s)] + 1 {
                     return err(i, format!("grant to generation {g}"));
                 }
+                for wt in open.iter_mut().filter(|wt| wt.state == s.other()) {
+                    wt.overtaken += n as usize;
+                    wt.phases += usize::from(wt.gate_closed);
+                }
                 let mut granted = 0;
-                for wt in waiters.iter_mut() {
-                    if wt.state == s && wt.end.is_none() {
-                        if wt.generation != generation[ix(s)] {
-                            return err(i, format!("waiter {} was skipped", wt.ticket));
-                        }
-                        wt.end = Some(i);
-                        granted += 1;
+                let mut k = 0;
+                while k < open.len() {
+                    if open[k].state != s {
+                        k += 1;
+                        continue;
                     }
+                    let wt = open.swap_remove(k);
+                    if wt.generation != generation[ix(s)] {
+                        return err(i, format!("waiter {} was skipped", wt.ticket));
+                    }
+                    granted += 1;
+                    leave(wt, i, &mut stats)?;
                 }
                 if granted != n {
                     return err(i, format!("grant of {n} to {granted} queued waiters"));
@@ -699,7 +755,7 @@ pub fn check_trace(trace: &[Event], mode: GateMode) -> Result<TraceStats, TraceE
                 state::grant(e.old, s, n)
             }
             Op::ClearWaiting(s) => {
-                if waiters.iter().any(|wt| wt.state == s && wt.end.is_none()) {
+                if open.iter().any(|wt| wt.state == s) {
                     return err(i, format!("{s:?} waiting bits cleared with waiters queued"));
                 }
                 Some(state::clear_waiting(e.old, s))
@@ -723,42 +779,8 @@ pub fn check_trace(trace: &[Event], mode: GateMode) -> Result<TraceStats, TraceE
     if word != state::UNLOCKED {
         return err(trace.len(), format!("final word {word:#018x}"));
     }
-    if let Some(wt) = waiters.iter().find(|wt| wt.end.is_none()) {
+    if let Some(wt) = open.first() {
         return err(trace.len(), format!("waiter {} never left", wt.ticket));
-    }
-    for wt in &waiters {
-        let end = wt.end.unwrap_or(trace.len());
-        let other = wt.state.other();
-        let (mut overtaken, mut arrivals_queued) = (0, 0);
-        let (mut arrivals, mut phases) = (0, 0);
-        for (i, e) in trace.iter().enumerate().take(end).skip(wt.queued_at + 1) {
-            let gate = wt.gate_at.is_some_and(|g| i > g);
-            match e.op {
-                Op::Acquire(s) if s == other => {
-                    overtaken += 1;
-                    arrivals_queued += 1;
-                    arrivals += usize::from(gate);
-                }
-                Op::Grant { state: s, n, .. } if s == other => {
-                    overtaken += n as usize;
-                    phases += usize::from(gate);
-                }
-                _ => {}
-            }
-        }
-        stats.max_overtaken = stats.max_overtaken.max(overtaken);
-        stats.max_arrivals_while_queued = stats.max_arrivals_while_queued.max(arrivals_queued);
-        stats.max_bypass_arrivals = stats.max_bypass_arrivals.max(arrivals);
-        stats.max_bypass_phases = stats.max_bypass_phases.max(phases);
-        if arrivals > 0 || phases > 1 {
-            return err(
-                end,
-                format!(
-                    "{:?} waiter {} bypassed by {arrivals} arrivals and {phases} phases of {other:?} after its gate closed",
-                    wt.state, wt.ticket
-                ),
-            );
-        }
     }
     Ok(stats)
 }

@@ -8,14 +8,17 @@
 //!     --test lock_model_loom -- --nocapture --test-threads=1
 //! ```
 //!
-//! Each test prints the number of interleavings loom explored and the time taken.
-//! Each model is explored exhaustively up to a bound on preemptions (switches away
-//! from a thread that could have gone on), `PREEMPTIONS` unless a test says
-//! otherwise; `LOOM_MAX_PREEMPTIONS=n` in the environment overrides it for every
-//! test. Switches at blocking points (a thread waiting for a mutex or sleeping on a
-//! condition variable) are not preemptions and are always explored, so every order
-//! of acquisitions, queueings, grants and kills is covered; the bound limits how
-//! often a thread is interrupted in the middle of a step.
+//! Each test prints the number of interleavings loom explored and the time taken
+//! (about 16 s for the whole file, on one core).
+//!
+//! Models of two threads are explored exhaustively (`EXHAUSTIVE`). Larger ones are
+//! explored exhaustively up to a bound on preemptions (switches away from a thread
+//! that could have gone on): 2 (`PREEMPTIONS`), or 1 for the one four-thread
+//! model. Switches where a thread blocks (on the mutex or a condition variable) are
+//! not preemptions and are always explored. `LOOM_MAX_PREEMPTIONS=n` in the
+//! environment overrides the bound of every test; with 3, the whole file (but the
+//! four-thread model) takes about 90 s and passes, as does the four-thread model
+//! with 2 (about 30 s).
 //!
 //! What every model checks, on every interleaving:
 //! - mutual exclusion: each holder bumps an "inside" counter for its state and
@@ -28,10 +31,11 @@
 //! - the model's own assertion after every word change: `!is_inconsistent(word)`;
 //! - the lock is left unlocked and usable.
 //!
-//! The `bypass_*` models also record a trace of every word change in modification
-//! order and check it with `check_trace` (each step is the `lock_state` function,
-//! waiters are granted in phases, and once a waiter's gate is closed at most one
-//! phase of the other state and no new arrival enters before it).
+//! The models on a traced lock (`bypass_*`, `killed_waiters_traced`,
+//! `killed_waiter_two_threads`) also record every word change in modification order
+//! and check it with `check_trace`: each step is the `lock_state` function, waiters
+//! are granted in phases, and once a waiter's gate is closed at most one phase of
+//! the other state and no new arrival enters before it is granted.
 #![cfg(loom)]
 
 use loom::cell::UnsafeCell;
@@ -47,15 +51,18 @@ use tsfs::lock_state;
 const ADD: State = State::Add;
 const BLOCK: State = State::Block;
 
-/// The default preemption bound.
-const PREEMPTIONS: usize = 2;
+/// The default preemption bound (for models of three threads or more).
+const PREEMPTIONS: Option<usize> = Some(2);
+
+/// No preemption bound: every interleaving (models of two threads).
+const EXHAUSTIVE: Option<usize> = None;
 
 /// Explore `f` with loom and print how many interleavings that took.
-fn explore<F: Fn() + Sync + Send + 'static>(name: &str, preemptions: usize, f: F) {
+fn explore<F: Fn() + Sync + Send + 'static>(name: &str, preemptions: Option<usize>, f: F) {
     static ITERATIONS: StdAtomicUsize = StdAtomicUsize::new(0);
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(preemptions);
+        builder.preemption_bound = preemptions;
     }
     let bound = builder.preemption_bound;
     let start = Instant::now();
@@ -181,7 +188,7 @@ fn mutual_exclusion_add_block_add() {
 
 #[test]
 fn mutual_exclusion_two_rounds() {
-    explore("mutual_exclusion_two_rounds", PREEMPTIONS, || {
+    explore("mutual_exclusion_two_rounds", EXHAUSTIVE, || {
         run_mix(
             || ModelLock::new(GateMode::On),
             &[&[ADD, BLOCK], &[BLOCK, ADD]],
@@ -208,7 +215,8 @@ fn no_lost_wakeup_block_waits_for_two_adds() {
 
 #[test]
 fn no_lost_wakeup_phases_both_ways() {
-    explore("no_lost_wakeup_phases_both_ways", PREEMPTIONS, || {
+    // Four threads: preemption bound 1 (bound 2 takes ~30 s: 414,490 interleavings).
+    explore("no_lost_wakeup_phases_both_ways", Some(1), || {
         run_mix(
             || ModelLock::new(GateMode::On),
             &[&[BLOCK], &[ADD], &[BLOCK], &[ADD]],
@@ -243,7 +251,9 @@ fn no_lost_wakeup_with_try_lock_and_ticks() {
 
 // (c) Bounded bypass, on a trace of every word change.
 
-fn bypass_model(mode: GateMode, ticker: bool) -> TraceStats {
+/// Thread 0 takes add once (and ticks while holding it if `tick`), thread 1 block
+/// once, thread 2 add twice; the trace must keep the bypass bound.
+fn bypass_model(mode: GateMode, tick: bool) -> TraceStats {
     let sh = Shared::new(ModelLock::new_traced(mode, 1), 3);
     let sh1 = sh.clone();
     let waiter = spawn(move || sh1.hold(1, BLOCK));
@@ -252,16 +262,15 @@ fn bypass_model(mode: GateMode, ticker: bool) -> TraceStats {
         sh2.hold(2, ADD);
         sh2.hold(2, ADD);
     });
-    let tick = ticker.then(|| {
-        let sh3 = sh.clone();
-        spawn(move || sh3.lock.tick())
-    });
-    sh.hold(0, ADD);
+    {
+        let _g = sh.lock.lock(ADD);
+        sh.critical(0, ADD);
+        if tick {
+            sh.lock.tick();
+        }
+    }
     waiter.join().unwrap();
     adder.join().unwrap();
-    if let Some(t) = tick {
-        t.join().unwrap();
-    }
     sh.check_usable();
     let trace = sh.lock.take_trace();
     match check_trace(&trace, mode) {
@@ -280,10 +289,19 @@ fn bypass_bounded_gate_on() {
 
 #[test]
 fn bypass_bounded_deadline() {
-    // A ticker thread expires the waiter's deadline at some point of its wait.
-    explore("bypass_bounded_deadline", 1, || {
-        bypass_model(GateMode::Deadline, true);
+    // Thread 0 ticks while holding add: if the block waiter is asleep by then, its
+    // deadline (one tick) expires and it closes its gate.
+    static GATES: StdAtomicUsize = StdAtomicUsize::new(0);
+    static ARRIVALS: StdAtomicUsize = StdAtomicUsize::new(0);
+    explore("bypass_bounded_deadline", PREEMPTIONS, || {
+        let stats = bypass_model(GateMode::Deadline, true);
+        GATES.fetch_max(stats.deadline_gates, Relaxed);
+        ARRIVALS.fetch_max(stats.max_arrivals_while_queued, Relaxed);
     });
+    // Both sides of the deadline were explored: a gate closed by a tick, and an
+    // arrival let in before it.
+    assert!(GATES.load(Relaxed) > 0, "no deadline ever expired");
+    assert!(ARRIVALS.load(Relaxed) > 0, "no arrival before a deadline");
 }
 
 /// The bypass measure does catch an unfair lock: without a gate, some interleaving
@@ -387,6 +405,40 @@ fn killed_waiters_traced() {
     });
 }
 
+#[test]
+fn killed_waiter_two_threads() {
+    // Every interleaving, in each mode (the deadline after one tick): the kill and
+    // the tick race with the release that grants the killable waiter.
+    for mode in [GateMode::On, GateMode::Deadline, GateMode::Off] {
+        explore(
+            &format!("killed_waiter_two_threads {mode:?}"),
+            EXHAUSTIVE,
+            move || {
+                let sh = Shared::new(ModelLock::new_traced(mode, 1), 2);
+                let cancel = Arc::new(Cancel::new());
+                let (sh1, c1) = (sh.clone(), cancel.clone());
+                let killable = spawn(move || {
+                    if let Ok(_g) = sh1.lock.lock_killable(BLOCK, &c1) {
+                        sh1.critical(1, BLOCK);
+                    }
+                });
+                {
+                    let _g = sh.lock.lock(ADD);
+                    sh.critical(0, ADD);
+                    sh.lock.tick();
+                }
+                sh.lock.kill(&cancel);
+                killable.join().unwrap();
+                sh.check_usable();
+                let trace = sh.lock.take_trace();
+                if let Err(e) = check_trace(&trace, mode) {
+                    panic!("{e}\ntrace: {trace:#x?}");
+                }
+            },
+        );
+    }
+}
+
 // (e) Nested acquire while a waiter of the other state is queued.
 
 #[test]
@@ -414,6 +466,27 @@ fn nested_acquire_with_waiter_queued() {
     });
 }
 
+#[test]
+fn nested_acquire_two_threads() {
+    // Every interleaving: the block waiter queues (closing the gate) before or after
+    // the nested acquire, and is granted by the last release.
+    explore("nested_acquire_two_threads", EXHAUSTIVE, || {
+        let sh = Shared::new(ModelLock::new(GateMode::On), 2);
+        let sh1 = sh.clone();
+        let blocker = spawn(move || sh1.hold(1, BLOCK));
+        {
+            let g = sh.lock.lock(ADD);
+            sh.critical(0, ADD);
+            let g2 = g.nested();
+            drop(g);
+            sh.critical(0, ADD);
+            drop(g2);
+        }
+        blocker.join().unwrap();
+        sh.check_usable();
+    });
+}
+
 // (f) Without the gate (and with the deadline gate), still mutual exclusion and
 // no lost wake-up.
 
@@ -429,7 +502,7 @@ fn mutual_exclusion_gate_off() {
 
 #[test]
 fn mutual_exclusion_gate_off_two_rounds() {
-    explore("mutual_exclusion_gate_off_two_rounds", PREEMPTIONS, || {
+    explore("mutual_exclusion_gate_off_two_rounds", EXHAUSTIVE, || {
         run_mix(
             || ModelLock::new(GateMode::Off),
             &[&[ADD, BLOCK], &[BLOCK, ADD]],

@@ -59,7 +59,7 @@ fn report_shared(f: &mut Fsck<'_>, runs: &[Run]) {
                 });
             }
         }
-        if reach.is_none_or(|(end, _)| run.end > end) {
+        if reach.map_or(true, |(end, _)| run.end > end) {
             reach = Some((run.end, run.owner));
         }
     }

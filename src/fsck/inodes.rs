@@ -181,7 +181,7 @@ fn check_size(f: &mut Fsck<'_>, ino: u32, inode: &Inode, extents: &[Extent]) {
         return;
     }
     if inode.is_dir() {
-        if !size.is_multiple_of(block) {
+        if size % block != 0 {
             f.error(format!(
                 "inode {ino}: directory size {size} is not a whole number of blocks"
             ));

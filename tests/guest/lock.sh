@@ -16,8 +16,8 @@ while read -r status n name; do
         not) not_ok "kernel: ${name#ok }"; cases=$((cases + 1)) ;;
     esac
 done < <(printf '%s\n' "$ktap" | grep -E '^(ok|not ok) ')
-if [ "$rc" = 0 ] && [ "$cases" = 9 ]; then ok "lock suite: write returned success, 9 cases reported"
-else not_ok "lock suite: write exit $rc, $cases cases reported (want 0 and 9)"; fi
+if [ "$rc" = 0 ] && [ "$cases" = 10 ]; then ok "lock suite: write returned success, 10 cases reported"
+else not_ok "lock suite: write exit $rc, $cases cases reported (want 0 and 10)"; fi
 check "debugfs lock_stats shows the test lock class with its gate closures" \
     sh -c 'cat /sys/kernel/debug/tsfs/lock_stats; grep -q "^class tsfs_test_lock" /sys/kernel/debug/tsfs/lock_stats && grep -q "gate_closures [1-9]" /sys/kernel/debug/tsfs/lock_stats'
 check "legal use (consistent order, nested acquire) runs" sh -c "echo lockdep-legal > $ctl"
