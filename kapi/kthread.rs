@@ -51,7 +51,8 @@ impl KThread {
     /// Starts `f` in a new kernel thread named `name`.
     pub(crate) fn spawn<F: FnOnce() + Send + 'static>(name: &CStr, f: F) -> Result<Self> {
         let started = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
-        let data = KBox::into_raw(KBox::new((started.clone(), f), GFP_KERNEL)?).cast::<kernel::ffi::c_void>();
+        let data = KBox::into_raw(KBox::new((started.clone(), f), GFP_KERNEL)?)
+            .cast::<kernel::ffi::c_void>();
         // SAFETY: `run::<F>` matches `data`; the format "%s" takes the one NUL-terminated
         // string argument `name`.
         let task = unsafe {

@@ -51,6 +51,13 @@ extern "C" {
 /// is a bug, even when this particular call would not have slept.
 #[inline]
 pub(crate) fn might_sleep() {
+    // Without these options `might_sleep()` is empty.
+    if !cfg!(any(
+        CONFIG_DEBUG_ATOMIC_SLEEP,
+        CONFIG_PREEMPT_VOLUNTARY_BUILD
+    )) {
+        return;
+    }
     // SAFETY: only checks the current context; callable anywhere.
     unsafe { tsfs_might_sleep() };
 }
