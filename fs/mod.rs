@@ -2,6 +2,10 @@
 
 //! The tsfs filesystem.
 
+// Plain Rust, shared with the host tests (tests/dio_overlap.rs).
+#[allow(dead_code, unreachable_pub)]
+pub(crate) mod overlap;
+
 use kernel::{bindings, c_str, error::Error, prelude::*};
 
 /// The filesystem type's name, as in `mount -t tsfs`.

@@ -2,7 +2,7 @@
 
 //! debugfs directories.
 
-use kernel::{bindings, prelude::*, str::CStr, uaccess::UserSlice};
+use kernel::{bindings, prelude::*, str::CStr, sync::Arc, uaccess::UserSlice};
 
 /// What a debugfs file shows when read and does when written.
 pub(crate) trait FileOps: Sync + 'static {
@@ -67,12 +67,21 @@ impl Dir {
     /// Creates file `name` (permissions `mode`) served by `data`. debugfs removes the
     /// file with the directory, and waits for running reads and writes first.
     pub(crate) fn create_file<T: FileOps>(&self, name: &CStr, mode: u16, data: &'static T) {
-        let data = core::ptr::from_ref(data)
-            .cast_mut()
-            .cast::<kernel::ffi::c_void>();
+        // SAFETY: `data` is `'static`, so it outlives the file.
+        unsafe { self.create_file_raw(name, mode, core::ptr::from_ref(data)) }
+    }
+
+    /// Creates file `name` served by `*data`.
+    ///
+    /// # Safety
+    ///
+    /// `data` must stay valid until this directory is removed.
+    unsafe fn create_file_raw<T: FileOps>(&self, name: &CStr, mode: u16, data: *const T) {
+        let data = data.cast_mut().cast::<kernel::ffi::c_void>();
         // SAFETY: `name` is NUL-terminated; `self.dentry` is a directory or an error
-        // pointer (type invariant), which debugfs accepts; `data` is `'static` and is
-        // only used as `&T` by the callbacks of `Fops::<T>::FOPS`, which is static too.
+        // pointer (type invariant), which debugfs accepts; `data` outlives the file
+        // (caller's guarantee) and is only used as `&T` by the callbacks of
+        // `Fops::<T>::FOPS`, which is static.
         unsafe {
             bindings::debugfs_create_file(
                 name.as_char_ptr(),
@@ -82,6 +91,41 @@ impl Dir {
                 &Fops::<T>::FOPS,
             )
         };
+    }
+}
+
+/// A debugfs directory whose files are served by one shared object, which lives
+/// at least as long as the directory (for per-mount files, whose data dies with
+/// the mount).
+///
+/// # Invariants
+///
+/// Files of `dir` only point at `*data`; `dir` is dropped (removed, after waiting
+/// for running file operations) before `data`.
+#[allow(dead_code)] // First user: the per-mount DIO counters.
+pub(crate) struct OwnedDir<T: FileOps + Send> {
+    // Declared first: dropped first.
+    dir: Dir,
+    data: Arc<T>,
+}
+
+#[allow(dead_code)]
+impl<T: FileOps + Send> OwnedDir<T> {
+    /// Creates directory `name` under `parent`, serving files from `data`.
+    pub(crate) fn new(name: &CStr, parent: Option<&Dir>, data: Arc<T>) -> Self {
+        OwnedDir {
+            dir: Dir::new(name, parent),
+            data,
+        }
+    }
+
+    /// Creates file `name` served by the shared object.
+    pub(crate) fn create_file(&self, name: &CStr, mode: u16) {
+        // SAFETY: `data` lives until after `dir` is removed (type invariant).
+        unsafe {
+            self.dir
+                .create_file_raw(name, mode, core::ptr::from_ref(&*self.data))
+        }
     }
 }
 

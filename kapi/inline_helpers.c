@@ -6,6 +6,8 @@
  * caller's address (_RET_IP_) for lockdep's "at:" lines.
  */
 #include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/uio.h>
 #include <linux/sched/signal.h>
 
 #include "inline_helpers.h"
@@ -59,4 +61,71 @@ void tsfs_cond_resched(void)
 void tsfs_might_sleep(void)
 {
 	might_sleep();
+}
+
+/* iov_iter accessors, for the DIO path's look at its user buffer. */
+size_t tsfs_iov_iter_count(const struct iov_iter *i)
+{
+	return iov_iter_count(i);
+}
+
+bool tsfs_user_backed_iter(const struct iov_iter *i)
+{
+	return user_backed_iter(i);
+}
+
+unsigned long tsfs_iter_iov_addr(const struct iov_iter *i)
+{
+	return (unsigned long)iter_iov_addr(i);
+}
+
+size_t tsfs_iter_iov_len(const struct iov_iter *i)
+{
+	return iter_iov_len(i);
+}
+
+void tsfs_iov_iter_truncate(struct iov_iter *i, size_t count)
+{
+	iov_iter_truncate(i, count);
+}
+
+void tsfs_iov_iter_reexpand(struct iov_iter *i, size_t count)
+{
+	iov_iter_reexpand(i, count);
+}
+
+/* The current task's address space and its VMAs. */
+struct mm_struct *tsfs_current_mm(void)
+{
+	return current->mm;
+}
+
+void tsfs_mmap_read_lock(struct mm_struct *mm)
+{
+	mmap_read_lock(mm);
+}
+
+void tsfs_mmap_read_unlock(struct mm_struct *mm)
+{
+	mmap_read_unlock(mm);
+}
+
+unsigned long tsfs_vma_start(const struct vm_area_struct *vma)
+{
+	return vma->vm_start;
+}
+
+unsigned long tsfs_vma_end(const struct vm_area_struct *vma)
+{
+	return vma->vm_end;
+}
+
+unsigned long tsfs_vma_pgoff(const struct vm_area_struct *vma)
+{
+	return vma->vm_pgoff;
+}
+
+struct address_space *tsfs_vma_mapping(const struct vm_area_struct *vma)
+{
+	return vma->vm_file ? vma->vm_file->f_mapping : NULL;
 }

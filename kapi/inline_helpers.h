@@ -7,6 +7,10 @@
 
 struct lockdep_map;
 struct lock_class_key;
+struct iov_iter;
+struct mm_struct;
+struct vm_area_struct;
+struct address_space;
 
 void tsfs_lockdep_init_map(struct lockdep_map *map, const char *name,
 			   struct lock_class_key *key);
@@ -19,5 +23,19 @@ bool tsfs_fatal_signal_pending(void);
 void tsfs_allow_sigkill(void);
 void tsfs_cond_resched(void);
 void tsfs_might_sleep(void);
+
+size_t tsfs_iov_iter_count(const struct iov_iter *i);
+bool tsfs_user_backed_iter(const struct iov_iter *i);
+unsigned long tsfs_iter_iov_addr(const struct iov_iter *i);
+size_t tsfs_iter_iov_len(const struct iov_iter *i);
+void tsfs_iov_iter_truncate(struct iov_iter *i, size_t count);
+void tsfs_iov_iter_reexpand(struct iov_iter *i, size_t count);
+struct mm_struct *tsfs_current_mm(void);
+void tsfs_mmap_read_lock(struct mm_struct *mm);
+void tsfs_mmap_read_unlock(struct mm_struct *mm);
+unsigned long tsfs_vma_start(const struct vm_area_struct *vma);
+unsigned long tsfs_vma_end(const struct vm_area_struct *vma);
+unsigned long tsfs_vma_pgoff(const struct vm_area_struct *vma);
+struct address_space *tsfs_vma_mapping(const struct vm_area_struct *vma);
 
 #endif

@@ -8,7 +8,12 @@ pub(crate) mod debugfs;
 pub(crate) mod fs_type;
 pub(crate) mod kthread;
 pub(crate) mod lockdep;
+// Used by the DIO path (fs/dio.rs), which lands with direct IO.
+#[allow(dead_code)]
+pub(crate) mod mm;
 pub(crate) mod rwsem;
 pub(crate) mod task;
 pub(crate) mod time;
+#[allow(dead_code)]
+pub(crate) mod uio;
 pub(crate) mod wait;
