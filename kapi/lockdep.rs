@@ -8,6 +8,9 @@
 
 use kernel::{bindings, prelude::*, str::CStr, types::Opaque};
 
+// Only pointers cross; with lockdep off `lockdep_map` and `lock_class_key` are
+// empty structs, which the lint flags although nothing is passed by value.
+#[allow(improper_ctypes)]
 extern "C" {
     fn tsfs_lockdep_init_map(
         map: *mut bindings::lockdep_map,

@@ -56,8 +56,20 @@ fn time_loop(mut f: impl FnMut()) -> u64 {
     now_ns().saturating_sub(start) / UNCONTENDED_ITERS
 }
 
+/// Insertion sort: the inputs are a few dozen numbers, and core's sort carries
+/// panic paths that objtool flags in a module.
+fn sort(v: &mut [u64]) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && v[j - 1] > v[j] {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 fn median(v: &mut [u64]) -> u64 {
-    v.sort_unstable();
+    sort(v);
     v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
@@ -157,7 +169,7 @@ fn wait_under_stream<L: TestLock>(name: &str, sh: &Arc<Shared<L>>) -> Result {
         );
         return Ok(());
     }
-    waits.sort_unstable();
+    sort(&mut waits);
     let at = |q: usize| {
         waits
             .get((waits.len() * q / 100).min(waits.len().saturating_sub(1)))
