@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
-use crate::fail::{check, Res};
+use crate::fail::{check, Context, Fail, Res};
 use crate::fixture::{anon, Ctx, TestFile};
+use crate::pattern;
 use crate::sys::{self, Mapping, Region, Share, PAGE};
-use crate::{fail::Context, pattern};
 
 const PAGES: usize = 4;
 
@@ -82,7 +82,7 @@ pub fn badptr(ctx: &Ctx, path: &Path) -> Res<String> {
     let hole = none.addr() + PAGE;
     // SAFETY: unmaps one page inside our own PROT_NONE reservation; nothing refers to it.
     if unsafe { libc::munmap(hole as *mut libc::c_void, PAGE) } != 0 {
-        return Err(crate::fail::Fail::Setup(format!(
+        return Err(Fail::Setup(format!(
             "munmap of one reserved page: {}",
             std::io::Error::last_os_error()
         )));
@@ -134,7 +134,7 @@ pub fn badptr(ctx: &Ctx, path: &Path) -> Res<String> {
     a.write(0, &data);
     // SAFETY: unmaps the second page of our own anonymous buffer.
     if unsafe { libc::munmap((a.addr() + PAGE) as *mut libc::c_void, PAGE) } != 0 {
-        return Err(crate::fail::Fail::Setup(format!(
+        return Err(Fail::Setup(format!(
             "munmap of the second anonymous page: {}",
             std::io::Error::last_os_error()
         )));

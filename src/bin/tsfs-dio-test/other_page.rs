@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use crate::fail::Res;
-use crate::fixture::{expect_full, Ctx, TestFile};
+use crate::fail::{Context, Res};
+use crate::fixture::{expect_full, verify_mem, Ctx, TestFile};
 use crate::sys::{self, Mapping, Share, PAGE};
 
 const PAGES: usize = 8;
@@ -35,7 +35,7 @@ impl View {
 
     fn verify(&self, f: &TestFile, map: &Mapping, when: &str) -> Res {
         let want: Vec<u8> = (0..PAGES).flat_map(|p| self.page(f, p)).collect();
-        crate::fixture::verify_mem(
+        verify_mem(
             &format!(
                 "{} through its {} {when}",
                 f.path.display(),
@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx, path: &Path, share: Share, buffered: bool) -> Res<String> 
     } else {
         f.dio.try_clone()
     };
-    let io = crate::fail::Context::setup(io, "duplicating the descriptor")?;
+    let io = io.setup("duplicating the descriptor")?;
     let kind = if buffered { "buffered" } else { "DIO" };
     let mut view = View {
         share,
@@ -99,7 +99,7 @@ pub fn run(ctx: &Ctx, path: &Path, share: Share, buffered: bool) -> Res<String> 
         view.store(&mut f, a, data);
     }
     if share == Share::Shared {
-        crate::fail::Context::checked(map.msync(), "msync after the reads")?;
+        map.msync().checked("msync after the reads")?;
     }
     f.verify(ctx, "after the reads")?;
     view.verify(&f, &map, "after the reads")?;
