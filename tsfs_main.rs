@@ -13,7 +13,12 @@ use kernel::{c_str, prelude::*};
 mod fs;
 mod kapi;
 // Shared with the userspace tools, which use all of it; the module uses a part.
-#[allow(dead_code, unreachable_pub, clippy::wrong_self_convention, clippy::enum_variant_names)]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    clippy::wrong_self_convention,
+    clippy::enum_variant_names
+)]
 #[path = "src/format.rs"]
 mod format;
 mod locking;
@@ -28,7 +33,7 @@ module! {
 
 struct Tsfs {
     // Fields drop in order: unregister the filesystem before removing debugfs.
-    _fs_type: Pin<KBox<kapi::fs_type::Registration>>,
+    _fs_type: kapi::fs_type::Registration,
     _debugfs: kapi::debugfs::Dir,
 }
 
@@ -36,10 +41,7 @@ impl kernel::Module for Tsfs {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let debugfs = kapi::debugfs::Dir::new(c_str!("tsfs"), None);
         debugfs.create_file(c_str!("selftest"), 0o200, &SelfTestControl);
-        let fs_type = KBox::pin_init(
-            kapi::fs_type::Registration::new(fs::NAME, module),
-            GFP_KERNEL,
-        )?;
+        let fs_type = kapi::fs_type::Registration::new(fs::NAME, module)?;
         pr_info!("loaded (on-disk format magic {:#x})\n", format::TSFS_MAGIC);
         Ok(Tsfs {
             _fs_type: fs_type,
@@ -66,8 +68,14 @@ impl kapi::debugfs::FileOps for SelfTestControl {
 
 /// `input` without surrounding ASCII white space (`echo` adds a newline).
 fn trim(input: &[u8]) -> &[u8] {
-    let start = input.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(input.len());
-    let end = input.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = input
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(input.len());
+    let end = input
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     input.get(start..end).unwrap_or(&[])
 }
 

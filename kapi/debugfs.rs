@@ -27,7 +27,9 @@ pub(crate) struct TextBuf(pub(crate) KVec<u8>);
 
 impl core::fmt::Write for TextBuf {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes(), GFP_KERNEL).map_err(|_| core::fmt::Error)
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
     }
 }
 
@@ -65,12 +67,20 @@ impl Dir {
     /// Creates file `name` (permissions `mode`) served by `data`. debugfs removes the
     /// file with the directory, and waits for running reads and writes first.
     pub(crate) fn create_file<T: FileOps>(&self, name: &CStr, mode: u16, data: &'static T) {
-        let data = core::ptr::from_ref(data).cast_mut().cast::<kernel::ffi::c_void>();
+        let data = core::ptr::from_ref(data)
+            .cast_mut()
+            .cast::<kernel::ffi::c_void>();
         // SAFETY: `name` is NUL-terminated; `self.dentry` is a directory or an error
         // pointer (type invariant), which debugfs accepts; `data` is `'static` and is
         // only used as `&T` by the callbacks of `Fops::<T>::FOPS`, which is static too.
         unsafe {
-            bindings::debugfs_create_file(name.as_char_ptr(), mode, self.dentry, data, &Fops::<T>::FOPS)
+            bindings::debugfs_create_file(
+                name.as_char_ptr(),
+                mode,
+                self.dentry,
+                data,
+                &Fops::<T>::FOPS,
+            )
         };
     }
 }
@@ -109,7 +119,13 @@ unsafe extern "C" fn read<T: FileOps>(
     // SAFETY: `buf` is a user pointer of `count` bytes and `ppos` a valid position,
     // both from the VFS; `text` is a valid kernel buffer of the given length.
     unsafe {
-        bindings::simple_read_from_buffer(buf.cast(), count, ppos, text.0.as_ptr().cast(), text.0.len())
+        bindings::simple_read_from_buffer(
+            buf.cast(),
+            count,
+            ppos,
+            text.0.as_ptr().cast(),
+            text.0.len(),
+        )
     }
 }
 

@@ -29,7 +29,9 @@ unsafe impl Sync for KThread {}
 /// # Safety
 ///
 /// `data` must come from `KBox::into_raw` of a `KBox<F>`, and be used once.
-unsafe extern "C" fn run<F: FnOnce() + Send + 'static>(data: *mut kernel::ffi::c_void) -> kernel::ffi::c_int {
+unsafe extern "C" fn run<F: FnOnce() + Send + 'static>(
+    data: *mut kernel::ffi::c_void,
+) -> kernel::ffi::c_int {
     // SAFETY: the caller passes the pointer `spawn` made with `KBox::into_raw`, once.
     let f = unsafe { KBox::from_raw(data.cast::<F>()) };
     KBox::into_inner(f)();

@@ -4,9 +4,13 @@
 //! does not wrap. Each submodule owns one C object kind and offers a safe wrapper;
 //! code outside `kapi/` does not call `kernel::bindings` directly.
 
+pub(crate) mod buffer;
 pub(crate) mod debugfs;
+pub(crate) mod errno;
 pub(crate) mod fs_type;
 pub(crate) mod kthread;
 pub(crate) mod lockdep;
+pub(crate) mod mem;
 pub(crate) mod time;
+pub(crate) mod vfs;
 pub(crate) mod wait;

@@ -40,7 +40,11 @@ pub(crate) struct StreamConfig {
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        StreamConfig { threads: 3, hold_us: 2000, partner_wait_us: 20_000 }
+        StreamConfig {
+            threads: 3,
+            hold_us: 2000,
+            partner_wait_us: 20_000,
+        }
     }
 }
 
@@ -128,7 +132,10 @@ impl Shared {
                     sh.enter(s);
                     sleep_us(cfg.hold_us);
                     let until = now_ns() + cfg.partner_wait_us * 1000;
-                    while sh.inside[idx(s)].load(SeqCst) < 2 && !sh.stop.load(SeqCst) && now_ns() < until {
+                    while sh.inside[idx(s)].load(SeqCst) < 2
+                        && !sh.stop.load(SeqCst)
+                        && now_ns() < until
+                    {
                         sleep_us(50);
                     }
                     sh.exit(s);
@@ -163,7 +170,11 @@ impl Shared {
             drop(g);
             d.store(true, SeqCst);
         })?;
-        Ok(Waiter { _thread: thread, waited_ns, done })
+        Ok(Waiter {
+            _thread: thread,
+            waited_ns,
+            done,
+        })
     }
 
     /// Times one waiter of `s`; `None` if it did not get in within `cap_ms`

@@ -142,7 +142,11 @@ impl TwoStateLock {
     }
 
     fn guard(&self, s: State) -> Guard<'_> {
-        Guard { lock: self, state: s, _not_send: PhantomData }
+        Guard {
+            lock: self,
+            state: s,
+            _not_send: PhantomData,
+        }
     }
 
     /// One CAS when uncontended; false when `s` may not be entered now.
@@ -153,7 +157,10 @@ impl TwoStateLock {
             let Some(new) = state::try_acquire(w, s) else {
                 return false;
             };
-            match self.word.compare_exchange_weak(w, new, Ordering::Acquire, Ordering::Relaxed) {
+            match self
+                .word
+                .compare_exchange_weak(w, new, Ordering::Acquire, Ordering::Relaxed)
+            {
                 Ok(_) => {
                     self.stats.count_fast(s);
                     return true;
@@ -180,7 +187,11 @@ impl TwoStateLock {
         loop {
             let w = self.word.load(Ordering::Acquire);
             if let Some(new) = state::try_acquire(w, s) {
-                if self.word.compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                if self
+                    .word
+                    .compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
                     drop(ws);
                     self.finish_wait(s, start);
                     return Ok(());
@@ -188,7 +199,11 @@ impl TwoStateLock {
                 continue;
             }
             if let Some(new) = state::mark_waiting(w, s, close_now) {
-                if self.word.compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                if self
+                    .word
+                    .compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
                     if close_now && !state::gate_closed(w, s) {
                         self.stats.count_gate_closed(s);
                     }
@@ -217,7 +232,9 @@ impl TwoStateLock {
                     return Err(EINTR);
                 }
                 Woke::TimedOut if timeout.is_some() => {
-                    let old = self.word.fetch_or(state::close_gate(0, s), Ordering::AcqRel);
+                    let old = self
+                        .word
+                        .fetch_or(state::close_gate(0, s), Ordering::AcqRel);
                     if !state::gate_closed(old, s) {
                         self.stats.count_gate_closed(s);
                     }

@@ -53,15 +53,37 @@ impl Ktap {
 pub(crate) fn run_lock_suite() -> Result {
     let mut t = Ktap::start(9);
     t.case("mutual_exclusion_gate_on", mutual_exclusion(GateMode::On)?);
-    t.case("mutual_exclusion_gate_off", mutual_exclusion(GateMode::Off)?);
-    t.case("block_waiter_bounded_under_add_stream", bounded_wait(State::Add, GateMode::On)?);
-    t.case("add_waiter_bounded_under_block_stream", bounded_wait(State::Block, GateMode::On)?);
-    t.case("block_waiter_bounded_deadline_mode", bounded_wait(State::Add, GateMode::Deadline)?);
-    t.case("gate_off_block_waiter_starves", starves_without_gate(State::Add)?);
-    t.case("gate_off_add_waiter_starves", starves_without_gate(State::Block)?);
+    t.case(
+        "mutual_exclusion_gate_off",
+        mutual_exclusion(GateMode::Off)?,
+    );
+    t.case(
+        "block_waiter_bounded_under_add_stream",
+        bounded_wait(State::Add, GateMode::On)?,
+    );
+    t.case(
+        "add_waiter_bounded_under_block_stream",
+        bounded_wait(State::Block, GateMode::On)?,
+    );
+    t.case(
+        "block_waiter_bounded_deadline_mode",
+        bounded_wait(State::Add, GateMode::Deadline)?,
+    );
+    t.case(
+        "gate_off_block_waiter_starves",
+        starves_without_gate(State::Add)?,
+    );
+    t.case(
+        "gate_off_add_waiter_starves",
+        starves_without_gate(State::Block)?,
+    );
     t.case("killed_waiter_leaves_lock_usable", killed_waiter()?);
     t.case("nested_acquire_passes_closed_gate", nested_acquire()?);
-    pr_info!("# lock suite: {} passed, {} failed\n", t.n - t.failed, t.failed);
+    pr_info!(
+        "# lock suite: {} passed, {} failed\n",
+        t.n - t.failed,
+        t.failed
+    );
     if t.failed == 0 {
         Ok(())
     } else {
@@ -105,7 +127,13 @@ fn mutual_exclusion(mode: GateMode) -> Result<bool> {
         max = max.max(v);
     }
     let violations = sh.violations.load(SeqCst);
-    pr_info!("# {:?}: violations {} per-thread acquisitions min {} max {}\n", mode, violations, min, max);
+    pr_info!(
+        "# {:?}: violations {} per-thread acquisitions min {} max {}\n",
+        mode,
+        violations,
+        min,
+        max
+    );
     Ok(violations == 0 && min > 0 && sh.lock.word() == state::UNLOCKED)
 }
 
@@ -225,7 +253,12 @@ fn nested_acquire() -> Result<bool> {
     drop(inner);
     drop(outer);
     let got_in = waiter.wait_done(2000);
-    pr_info!("# gate closed: {}; nested hold taken: {}; waiter in afterwards: {}\n", gate, both, got_in);
+    pr_info!(
+        "# gate closed: {}; nested hold taken: {}; waiter in afterwards: {}\n",
+        gate,
+        both,
+        got_in
+    );
     drop(waiter);
     Ok(gate && both && got_in && sh.lock.word() == state::UNLOCKED)
 }
@@ -264,7 +297,10 @@ pub(crate) fn provoke_recursion() -> Result {
     sleep_ms(300);
     t.kill();
     drop(t);
-    pr_info!("lockdep test: recursive waiter killed: {}\n", done.load(SeqCst));
+    pr_info!(
+        "lockdep test: recursive waiter killed: {}\n",
+        done.load(SeqCst)
+    );
     Ok(())
 }
 

@@ -523,7 +523,9 @@ impl ModelLock {
                 };
             }
             wakeups = wakeups.saturating_add(1);
-            if wakeups > 0 { return Ok(()); }
+            if wakeups > 0 {
+                return Ok(());
+            }
         }
     }
 }
