@@ -139,9 +139,8 @@ impl<'a> NewSuperBlock<'a> {
     /// `sb` is a super block in `fill_super`, with a block device, live for `'a`.
     pub(crate) unsafe fn from_raw(sb: *mut bindings::super_block) -> Self {
         // SAFETY: the caller vouches for `sb`.
-        NewSuperBlock {
-            sb: unsafe { SuperBlock::from_raw(sb) },
-        }
+        let sb = unsafe { SuperBlock::from_raw(sb) };
+        NewSuperBlock { sb }
     }
 
     /// The super block, for reading blocks.
