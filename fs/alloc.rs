@@ -93,7 +93,7 @@ impl Allocator {
             && (inode_count..inode_bits).all(|i| inodes.test(i));
         if !reserved_ok {
             pr_err!(
-                "tsfs ({}): bitmaps corrupt: metadata blocks, the root inode or padding marked free\n",
+                "{}: bitmaps corrupt: metadata blocks, the root inode or padding marked free\n",
                 sb.id()
             );
             return Err(euclean());
@@ -177,7 +177,7 @@ impl Allocator {
         }
         if !self.geom.in_data_area(start, len) {
             pr_err!(
-                "tsfs ({}): freeing blocks {}+{} outside the data area\n",
+                "{}: freeing blocks {}+{} outside the data area\n",
                 sb.id(),
                 start,
                 len
@@ -196,7 +196,7 @@ impl Allocator {
         self.blocks.persist(sb, start, start + len - 1)?;
         if already_free != 0 {
             pr_err!(
-                "tsfs ({}): {} of blocks {}+{} were already free\n",
+                "{}: {} of blocks {}+{} were already free\n",
                 sb.id(),
                 already_free,
                 start,
@@ -232,7 +232,7 @@ impl Allocator {
     pub(crate) fn free_inode(&mut self, sb: &SuperBlock, ino: u32) -> Result {
         if ino <= ROOT_INO || !self.inode_in_use(ino) {
             pr_err!(
-                "tsfs ({}): freeing inode {} which is not in use\n",
+                "{}: freeing inode {} which is not in use\n",
                 sb.id(),
                 ino
             );

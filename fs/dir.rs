@@ -47,7 +47,7 @@ fn blocks(dir: &Inode) -> u64 {
 }
 
 fn corrupt(sb: &SuperBlock, dir: &Inode, what: &str) -> Error {
-    pr_err!("tsfs ({}): directory {}: {}\n", sb.id(), dir.ino(), what);
+    pr_err!("{}: directory {}: {}\n", sb.id(), dir.ino(), what);
     euclean()
 }
 

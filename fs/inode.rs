@@ -156,7 +156,7 @@ fn timestamp(t: Timespec) -> Timestamp {
 pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<ARef<Inode>> {
     let info = sb.info()?;
     if ino == 0 || ino >= info.geom.inode_count {
-        pr_err!("tsfs ({}): inode number {} out of range\n", sb.id(), ino);
+        pr_err!("{}: inode number {} out of range\n", sb.id(), ino);
         return Err(euclean());
     }
     match sb.iget(ino.into())? {
@@ -173,7 +173,7 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<ARef<Inode>> {
 /// without reading other inodes.
 fn load(sb: &SuperBlock, info: &SbInfo, new: &NewInode, ino: u32) -> Result {
     let bad = |what: &str| {
-        pr_err!("tsfs ({}): inode {}: {}\n", sb.id(), ino, what);
+        pr_err!("{}: inode {}: {}\n", sb.id(), ino, what);
         euclean()
     };
     if !info.alloc().inode_in_use(ino) {
@@ -370,7 +370,7 @@ pub(crate) fn evict(inode: &Inode) {
     }
     if let Err(e) = meta.free_blocks_from(sb, info, 0) {
         pr_err!(
-            "tsfs ({}): inode {}: could not free its blocks (error {})\n",
+            "{}: inode {}: could not free its blocks (error {})\n",
             sb.id(),
             ino,
             e.to_errno()

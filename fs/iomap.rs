@@ -160,7 +160,7 @@ pub(crate) fn map_for_writeback(inode: &Inode, offset: u64) -> Result<Mapping> {
         }),
         Map::Hole { .. } => {
             pr_err!(
-                "tsfs ({}): inode {}: dirty page over a hole at block {}\n",
+                "{}: inode {}: dirty page over a hole at block {}\n",
                 inode.super_block().id(),
                 inode.ino(),
                 fb

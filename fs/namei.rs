@@ -35,7 +35,7 @@ pub(crate) fn lookup(dir: &Inode, dentry: &Dentry) -> Result<Option<ARef<Inode>>
     let inode = inode::iget(dir.super_block(), entry.ino)?;
     if file_type_of_mode(inode.mode()) != entry.file_type {
         pr_err!(
-            "tsfs ({}): directory {}: entry type disagrees with inode {}\n",
+            "{}: directory {}: entry type disagrees with inode {}\n",
             dir.super_block().id(),
             dir.ino(),
             entry.ino

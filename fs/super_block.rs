@@ -85,14 +85,14 @@ fn sb_errno(e: SbError) -> Error {
 /// Reads and checks the super block.
 fn read_super(sb: &SuperBlock) -> Result<(format::SuperBlock, Geometry)> {
     let buf = Buffer::read(sb, 0).inspect_err(|_| {
-        pr_err!("tsfs ({}): cannot read the super block\n", sb.id());
+        pr_err!("{}: cannot read the super block\n", sb.id());
     })?;
     let disk = buf.read_with(format::SuperBlock::from_bytes).ok_or(EIO)?;
     match disk.validate(sb.device_bytes()) {
         Ok(geom) => Ok((disk, geom)),
         Err(e) => {
             pr_err!(
-                "tsfs ({}): refusing to mount: {}\n",
+                "{}: refusing to mount: {}\n",
                 sb.id(),
                 e.description()
             );
@@ -106,7 +106,7 @@ pub(crate) fn fill_super(new: &NewSuperBlock<'_>) -> Result<ARef<Inode>> {
     let sb = new.sb();
     new.set_block_size(BLOCK_SIZE).inspect_err(|_| {
         pr_err!(
-            "tsfs ({}): the device cannot do {}-byte blocks\n",
+            "{}: the device cannot do {}-byte blocks\n",
             sb.id(),
             BLOCK_SIZE
         );
@@ -115,7 +115,7 @@ pub(crate) fn fill_super(new: &NewSuperBlock<'_>) -> Result<ARef<Inode>> {
     let alloc = Allocator::load(sb, &geom, disk.next_generation.get())?;
     if disk.state.get() != STATE_CLEAN {
         pr_info!(
-            "tsfs ({}): was not cleanly unmounted; free counts recomputed\n",
+            "{}: was not cleanly unmounted; free counts recomputed\n",
             sb.id()
         );
     }
@@ -136,7 +136,7 @@ pub(crate) fn fill_super(new: &NewSuperBlock<'_>) -> Result<ARef<Inode>> {
     new.attach_info(info);
     let root = inode::iget(sb, ROOT_INO)?;
     if !root.is_dir() {
-        pr_err!("tsfs ({}): the root inode is not a directory\n", sb.id());
+        pr_err!("{}: the root inode is not a directory\n", sb.id());
         return Err(euclean());
     }
     if !sb.is_read_only() {
@@ -179,7 +179,7 @@ pub(crate) fn put_super(sb: &SuperBlock) {
         .and_then(|()| sb.flush_device());
     if let Err(e) = result {
         pr_err!(
-            "tsfs ({}): unmount could not write everything back (error {}); fsck needed\n",
+            "{}: unmount could not write everything back (error {}); fsck needed\n",
             sb.id(),
             e.to_errno()
         );
