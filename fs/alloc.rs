@@ -231,11 +231,7 @@ impl Allocator {
     /// Frees inode number `ino`.
     pub(crate) fn free_inode(&mut self, sb: &SuperBlock, ino: u32) -> Result {
         if ino <= ROOT_INO || !self.inode_in_use(ino) {
-            pr_err!(
-                "{}: freeing inode {} which is not in use\n",
-                sb.id(),
-                ino
-            );
+            pr_err!("{}: freeing inode {} which is not in use\n", sb.id(), ino);
             return Err(euclean());
         }
         self.inodes.set(ino.into(), false);

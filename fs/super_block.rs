@@ -91,11 +91,7 @@ fn read_super(sb: &SuperBlock) -> Result<(format::SuperBlock, Geometry)> {
     match disk.validate(sb.device_bytes()) {
         Ok(geom) => Ok((disk, geom)),
         Err(e) => {
-            pr_err!(
-                "{}: refusing to mount: {}\n",
-                sb.id(),
-                e.description()
-            );
+            pr_err!("{}: refusing to mount: {}\n", sb.id(), e.description());
             Err(sb_errno(e))
         }
     }

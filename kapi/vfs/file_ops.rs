@@ -5,7 +5,7 @@
 //! tsfs (a buffered write, a size or attribute change, an fsync).
 
 use super::{
-    dentry::{Dentry, Idmap},
+    dentry::Dentry,
     inode::Inode,
     iomap, mmap,
 };
@@ -238,13 +238,6 @@ impl SetAttr<'_> {
     pub(crate) fn copy_to_inode(&self, inode: &Inode) {
         // SAFETY: the arguments are live; `inode` is the dentry's inode, locked.
         unsafe { bindings::setattr_copy(self.idmap, inode.as_ptr(), self.attr) };
-    }
-
-    /// The id mapping of the mount.
-    #[allow(dead_code)]
-    pub(crate) fn idmap(&self) -> &Idmap {
-        // SAFETY: the idmap is live for the call (type invariant).
-        unsafe { Idmap::from_raw(self.idmap) }
     }
 }
 
