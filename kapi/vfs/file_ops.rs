@@ -4,11 +4,7 @@
 //! `address_space_operations` tables, and the requests their callbacks hand to
 //! tsfs (a buffered write, a size or attribute change, an fsync).
 
-use super::{
-    dentry::Dentry,
-    inode::Inode,
-    iomap, mmap,
-};
+use super::{dentry::Dentry, inode::Inode, iomap, mmap};
 use crate::fs::file;
 use core::{marker::PhantomData, ptr::addr_of_mut};
 use kernel::{bindings, ffi::c_int, prelude::*};
