@@ -327,6 +327,7 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 pub(crate) fn create(dir: &Inode, idmap: &Idmap, mode: u16, kind: InodeKind) -> Result<NewInode> {
     let sb = dir.super_block();
     let info = sb.info()?;
+    let parent = u32::try_from(dir.ino()).map_err(|_| EINVAL)?;
     let (ino, generation) = info.alloc().alloc_inode(sb)?;
     let new = match sb.new_inode(ino.into()) {
         Ok(new) => new,
@@ -342,7 +343,7 @@ pub(crate) fn create(dir: &Inode, idmap: &Idmap, mode: u16, kind: InodeKind) -> 
     new.set_blocks(0);
     if kind == InodeKind::Directory {
         new.set_nlink(2);
-        new.data().meta().parent = u32::try_from(dir.ino()).map_err(|_| EINVAL)?;
+        new.data().meta().parent = parent;
     }
     new.mark_dirty();
     Ok(new)
