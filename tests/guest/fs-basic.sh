@@ -107,6 +107,12 @@ check "fsck.tsfs -n: clean, nothing left in use" sh -c "fsck.tsfs -n -v $DEV | g
 
 # --- bad images
 check "read-only mount and remount read-write" sh -c "mount -t tsfs -o ro $DEV $M && mount -o remount,rw $M && touch $M/rw && umount $M && fsck.tsfs -n $DEV"
+check "remounting read-only writes everything back and marks the image clean" sh -c "
+    mount -t tsfs $DEV $M && echo data > $M/ro && mount -o remount,ro $M &&
+    fsck.tsfs -n -v $DEV | grep -q ', 3/4095 inodes' && ! fsck.tsfs -n -v $DEV | grep -q 'not cleanly' &&
+    test \"\$(cat $M/ro)\" = data && umount $M"
+expect_fail "a read-only mount refuses writes" "Read-only file system" sh -c "
+    mount -t tsfs -o ro $DEV $M; touch $M/nope; rc=\$?; umount $M; exit \$rc"
 dd if=/dev/zero of="$DEV" bs=4k count=1 conv=notrunc status=none
 check "a zeroed super block is refused with EINVAL" test "$(sys_mount "$DEV" "$M")" = "Invalid argument"
 check "... and a kernel log line saying why" sh -c "dmesg | grep -q 'refusing to mount: bad magic number'"
