@@ -66,6 +66,12 @@ impl Bitmap {
 }
 
 /// The allocator of one mounted file system. Lives under `SbInfo`'s mutex.
+///
+/// # Invariants
+///
+/// `free_blocks` and `free_inodes` are the clear bits of the in-memory bitmaps
+/// (data area, inodes 1 and up), and the bitmaps' disk blocks (in the buffer
+/// cache) hold the same bits, except after an I/O error, which is reported.
 pub(crate) struct Allocator {
     geom: Geometry,
     blocks: Bitmap,

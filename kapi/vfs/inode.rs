@@ -38,6 +38,11 @@ extern "C" {
 
 /// A tsfs inode: the VFS inode and tsfs's own fields in one allocation, made by
 /// `alloc_inode` and freed by `free_inode`.
+///
+/// # Invariants
+///
+/// Lives in a `KBox` that `free_inode` alone frees; `vfs` was prepared by
+/// `inode_init_once`, and the VFS owns it from `alloc_inode` to `free_inode`.
 #[pin_data]
 pub(crate) struct TsfsInode {
     #[pin]

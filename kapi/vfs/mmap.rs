@@ -96,6 +96,7 @@ impl VmFault<'_> {
         // SAFETY: the super block is live while the file is mapped; the matching
         // end is in the guard's drop.
         unsafe { tsfs_sb_start_pagefault(sb) };
+        // INVARIANT: entered just now; the super block outlives the fault.
         PagefaultGuard {
             sb,
             _life: PhantomData,
@@ -104,6 +105,10 @@ impl VmFault<'_> {
 }
 
 /// Holds a super block's page-fault freeze protection.
+///
+/// # Invariants
+///
+/// This guard entered the protection on `sb`, which outlives it.
 pub(crate) struct PagefaultGuard<'a> {
     sb: *mut bindings::super_block,
     _life: PhantomData<&'a bindings::super_block>,
@@ -111,7 +116,7 @@ pub(crate) struct PagefaultGuard<'a> {
 
 impl Drop for PagefaultGuard<'_> {
     fn drop(&mut self) {
-        // SAFETY: `freeze_protect` entered the protection on this super block.
+        // SAFETY: this guard entered the protection on `sb` (type invariant).
         unsafe { tsfs_sb_end_pagefault(self.sb) };
     }
 }

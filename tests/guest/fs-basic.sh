@@ -87,6 +87,24 @@ check "truncate shrinks to a partial block, then grows (the tail reads as zeros)
 check "truncate of a mapped file, then a write past the old end" \
     both t2 -c "pwrite -S 0xaa 0 20000" -c "mmap -rw 0 20000" -c "mwrite -S 0xbb 16384 100" -c munmap -c "truncate 1000" -c "pwrite -S 0xcc 10000 10"
 check "truncate to zero and regrow" both t3 -c "pwrite -S 0xdd 0 100000" -c "truncate 0" -c "pwrite -S 0xee 8192 1"
+check "write() and read() whose buffer is a mapping of the same file" python3 -c "
+import mmap, os
+fd = os.open('$M/self', os.O_RDWR | os.O_CREAT)
+os.ftruncate(fd, 65536)
+m = mmap.mmap(fd, 65536)
+m[0:8192] = bytes(range(256)) * 32
+view = memoryview(m)
+assert os.pwritev(fd, [view[0:8192]], 16384) == 8192   # mapped pages 0-1 -> file 4-5
+assert os.preadv(fd, [view[32768:40960]], 0) == 8192   # file 0-1 -> mapped pages 8-9
+view.release(); m.close(); os.close(fd)
+"
+xfs_io -f -c "truncate 65536" -c "pwrite -b 8192 -S 0 0 8192" "$REF/self" >/dev/null
+python3 -c "
+data = bytes(range(256)) * 32
+with open('$REF/self', 'r+b') as f:
+    for off in (0, 16384, 32768):
+        f.seek(off); f.write(data)
+"
 check "fsync" xfs_io -f -c "pwrite -S 0x12 0 4096" -c fsync "$M/synced"
 xfs_io -f -c "pwrite -S 0x12 0 4096" "$REF/synced" >/dev/null
 check "block count follows the data (w1: 4 blocks and a 1-block tail)" \
