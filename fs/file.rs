@@ -14,14 +14,14 @@ use crate::kapi::vfs::{
 };
 use crate::locking::State;
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::{bindings, prelude::*};
+use kernel::prelude::*;
 
 /// Whether the "no direct IO yet" note was logged (once per module load).
 static DIO_NOTED: AtomicBool = AtomicBool::new(false);
 
-/// `open`: refuses `O_DIRECT`, which tsfs does not support yet.
-pub(crate) fn open(_inode: &Inode, flags: u32) -> Result {
-    if flags & bindings::O_DIRECT != 0 {
+/// `open`: refuses `O_DIRECT` (`direct`), which tsfs does not support yet.
+pub(crate) fn open(_inode: &Inode, direct: bool) -> Result {
+    if direct {
         if !DIO_NOTED.swap(true, Ordering::Relaxed) {
             pr_info!("O_DIRECT is not supported yet; such opens fail with EINVAL\n");
         }

@@ -11,9 +11,9 @@ use super::{dir, inode};
 use crate::format::{file_type_of_mode, validate_name, FT_DIR, MAX_NAME_LEN, S_IFDIR, S_IFREG};
 use crate::kapi::{
     errno::{enametoolong, enotempty, euclean},
-    vfs::{Dentry, Idmap, Inode, InodeKind, NewInode},
+    vfs::{dir_ops::RenameFlags, Dentry, Idmap, Inode, InodeKind, NewInode},
 };
-use kernel::{bindings, prelude::*, types::ARef};
+use kernel::{prelude::*, types::ARef};
 
 fn ino32(inode: &Inode) -> Result<u32> {
     u32::try_from(inode.ino()).map_err(|_| EINVAL)
@@ -162,9 +162,9 @@ pub(crate) fn rename(
     old_dentry: &Dentry,
     new_dir: &Inode,
     new_dentry: &Dentry,
-    flags: u32,
+    flags: RenameFlags,
 ) -> Result {
-    if flags & !bindings::RENAME_NOREPLACE != 0 {
+    if !flags.at_most_noreplace() {
         return Err(EINVAL);
     }
     let src = positive(old_dentry)?;

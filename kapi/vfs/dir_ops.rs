@@ -183,6 +183,17 @@ unsafe extern "C" fn rmdir(dir: *mut bindings::inode, dentry: *mut bindings::den
     }))
 }
 
+/// The flags of a `rename` call (`RENAME_*`).
+#[derive(Clone, Copy)]
+pub(crate) struct RenameFlags(u32);
+
+impl RenameFlags {
+    /// No flag but `RENAME_NOREPLACE` (which the VFS enforces itself).
+    pub(crate) fn at_most_noreplace(self) -> bool {
+        self.0 & !bindings::RENAME_NOREPLACE == 0
+    }
+}
+
 /// # Safety
 ///
 /// Called by the VFS with both tsfs directories locked (and the rename lock held
@@ -204,7 +215,7 @@ unsafe extern "C" fn rename(
             Dentry::from_raw(new_dentry),
         )
     };
-    errno(namei::rename(od, oe, nd, ne, flags))
+    errno(namei::rename(od, oe, nd, ne, RenameFlags(flags)))
 }
 
 /// The state of one `readdir` call.

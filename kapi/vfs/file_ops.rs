@@ -95,9 +95,9 @@ unsafe extern "C" fn writepages(
 /// Called by the VFS when a tsfs file is opened.
 unsafe extern "C" fn open(inode: *mut bindings::inode, filp: *mut bindings::file) -> c_int {
     // SAFETY: the file is being opened on the live tsfs inode `inode`.
-    let flags = unsafe { (*filp).f_flags };
+    let direct = unsafe { (*filp).f_flags } & bindings::O_DIRECT != 0;
     // SAFETY: as above.
-    if let Err(e) = file::open(unsafe { Inode::from_raw(inode) }, flags) {
+    if let Err(e) = file::open(unsafe { Inode::from_raw(inode) }, direct) {
         return e.to_errno();
     }
     // SAFETY: as above.
