@@ -33,7 +33,7 @@ module! {
 
 struct Tsfs {
     // Fields drop in order: unregister the filesystem before removing debugfs.
-    _fs_type: Pin<KBox<kapi::fs_type::Registration>>,
+    _fs_type: kapi::fs_type::Registration,
     _debugfs: kapi::debugfs::Dir,
 }
 
@@ -43,10 +43,7 @@ impl kernel::Module for Tsfs {
         debugfs.create_file(c_str!("selftest"), 0o200, &SelfTestControl);
         debugfs.create_file(c_str!("bench"), 0o200, &BenchControl);
         debugfs.create_file(c_str!("lock_stats"), 0o400, &LockStatsFile);
-        let fs_type = KBox::pin_init(
-            kapi::fs_type::Registration::new(fs::NAME, module),
-            GFP_KERNEL,
-        )?;
+        let fs_type = kapi::fs_type::Registration::new(fs::NAME, module)?;
         pr_info!("loaded (on-disk format magic {:#x})\n", format::TSFS_MAGIC);
         Ok(Tsfs {
             _fs_type: fs_type,

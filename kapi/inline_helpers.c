@@ -5,8 +5,14 @@
  * The lockdep wrappers compile to nothing when lockdep is off, and take the
  * caller's address (_RET_IP_) for lockdep's "at:" lines.
  */
+#include <linux/blkdev.h>
+#include <linux/buffer_head.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
 #include <linux/uio.h>
 #include <linux/sched/signal.h>
 
@@ -56,6 +62,207 @@ void tsfs_allow_sigkill(void)
 void tsfs_cond_resched(void)
 {
 	cond_resched();
+}
+
+/* Block buffers (kapi/buffer.rs). */
+
+struct buffer_head *tsfs_sb_bread(struct super_block *sb, sector_t block)
+{
+	return sb_bread(sb, block);
+}
+
+struct buffer_head *tsfs_sb_getblk(struct super_block *sb, sector_t block)
+{
+	return sb_getblk(sb, block);
+}
+
+struct buffer_head *tsfs_sb_find_get_block(struct super_block *sb, sector_t block)
+{
+	return sb_find_get_block(sb, block);
+}
+
+void tsfs_lock_buffer(struct buffer_head *bh)
+{
+	lock_buffer(bh);
+}
+
+void tsfs_set_buffer_uptodate(struct buffer_head *bh)
+{
+	set_buffer_uptodate(bh);
+}
+
+void tsfs_clear_buffer_dirty(struct buffer_head *bh)
+{
+	clear_buffer_dirty(bh);
+}
+
+/* Memory allocation scope (kapi/mem.rs). */
+
+unsigned int tsfs_memalloc_nofs_save(void)
+{
+	return memalloc_nofs_save();
+}
+
+void tsfs_memalloc_nofs_restore(unsigned int flags)
+{
+	memalloc_nofs_restore(flags);
+}
+
+/* Super blocks and file system contexts (kapi/vfs/). */
+
+loff_t tsfs_bdev_nr_bytes(struct block_device *bdev)
+{
+	return bdev_nr_bytes(bdev);
+}
+
+bool tsfs_sb_rdonly(const struct super_block *sb)
+{
+	return sb_rdonly(sb);
+}
+
+bool tsfs_fc_wants_rdonly(const struct fs_context *fc)
+{
+	return fc->sb_flags & SB_RDONLY;
+}
+
+void tsfs_super_set_uuid(struct super_block *sb, const u8 *uuid, unsigned int len)
+{
+	super_set_uuid(sb, uuid, len);
+}
+
+void tsfs_sb_start_pagefault(struct super_block *sb)
+{
+	sb_start_pagefault(sb);
+}
+
+void tsfs_sb_end_pagefault(struct super_block *sb)
+{
+	sb_end_pagefault(sb);
+}
+
+/* Inodes (kapi/vfs/inode.rs). */
+
+bool tsfs_inode_is_new(const struct inode *inode)
+{
+	return inode->i_state & I_NEW;
+}
+
+loff_t tsfs_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+void tsfs_i_size_write(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+uid_t tsfs_i_uid_read(const struct inode *inode)
+{
+	return i_uid_read(inode);
+}
+
+gid_t tsfs_i_gid_read(const struct inode *inode)
+{
+	return i_gid_read(inode);
+}
+
+void tsfs_i_uid_write(struct inode *inode, uid_t uid)
+{
+	i_uid_write(inode, uid);
+}
+
+void tsfs_i_gid_write(struct inode *inode, gid_t gid)
+{
+	i_gid_write(inode, gid);
+}
+
+struct timespec64 tsfs_inode_get_atime(const struct inode *inode)
+{
+	return inode_get_atime(inode);
+}
+
+struct timespec64 tsfs_inode_get_mtime(const struct inode *inode)
+{
+	return inode_get_mtime(inode);
+}
+
+struct timespec64 tsfs_inode_get_ctime(const struct inode *inode)
+{
+	return inode_get_ctime(inode);
+}
+
+void tsfs_inode_set_atime(struct inode *inode, struct timespec64 ts)
+{
+	inode_set_atime_to_ts(inode, ts);
+}
+
+void tsfs_inode_set_mtime(struct inode *inode, struct timespec64 ts)
+{
+	inode_set_mtime_to_ts(inode, ts);
+}
+
+void tsfs_inode_set_ctime(struct inode *inode, struct timespec64 ts)
+{
+	inode_set_ctime_to_ts(inode, ts);
+}
+
+void tsfs_mark_inode_dirty(struct inode *inode)
+{
+	mark_inode_dirty(inode);
+}
+
+void tsfs_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+void tsfs_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
+void tsfs_filemap_invalidate_lock(struct address_space *mapping)
+{
+	filemap_invalidate_lock(mapping);
+}
+
+void tsfs_filemap_invalidate_unlock(struct address_space *mapping)
+{
+	filemap_invalidate_unlock(mapping);
+}
+
+struct inode *tsfs_d_inode(const struct dentry *dentry)
+{
+	return d_inode(dentry);
+}
+
+/* Files, directories and mappings (kapi/vfs/). */
+
+struct inode *tsfs_file_inode(const struct file *file)
+{
+	return file_inode(file);
+}
+
+void tsfs_file_accessed(struct file *file)
+{
+	file_accessed(file);
+}
+
+ssize_t tsfs_generic_write_sync(struct kiocb *iocb, ssize_t count)
+{
+	return generic_write_sync(iocb, count);
+}
+
+bool tsfs_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino,
+		   unsigned int type)
+{
+	return dir_emit(ctx, name, len, ino, type);
+}
+
+bool tsfs_dir_emit_dots(struct file *file, struct dir_context *ctx)
+{
+	return dir_emit_dots(file, ctx);
 }
 
 void tsfs_might_sleep(void)

@@ -3,6 +3,8 @@
 #ifndef TSFS_INLINE_HELPERS_H
 #define TSFS_INLINE_HELPERS_H
 
+#include <linux/mm_types.h>
+#include <linux/time64.h>
 #include <linux/types.h>
 
 struct lockdep_map;
@@ -37,5 +39,57 @@ unsigned long tsfs_vma_start(const struct vm_area_struct *vma);
 unsigned long tsfs_vma_end(const struct vm_area_struct *vma);
 unsigned long tsfs_vma_pgoff(const struct vm_area_struct *vma);
 struct address_space *tsfs_vma_mapping(const struct vm_area_struct *vma);
+
+struct address_space;
+struct buffer_head;
+struct dentry;
+struct dir_context;
+struct file;
+struct fs_context;
+struct inode;
+struct kiocb;
+struct super_block;
+struct block_device;
+struct timespec64;
+
+struct buffer_head *tsfs_sb_bread(struct super_block *sb, sector_t block);
+struct buffer_head *tsfs_sb_getblk(struct super_block *sb, sector_t block);
+struct buffer_head *tsfs_sb_find_get_block(struct super_block *sb, sector_t block);
+void tsfs_lock_buffer(struct buffer_head *bh);
+void tsfs_set_buffer_uptodate(struct buffer_head *bh);
+void tsfs_clear_buffer_dirty(struct buffer_head *bh);
+unsigned int tsfs_memalloc_nofs_save(void);
+void tsfs_memalloc_nofs_restore(unsigned int flags);
+loff_t tsfs_bdev_nr_bytes(struct block_device *bdev);
+bool tsfs_sb_rdonly(const struct super_block *sb);
+bool tsfs_fc_wants_rdonly(const struct fs_context *fc);
+void tsfs_super_set_uuid(struct super_block *sb, const u8 *uuid, unsigned int len);
+void tsfs_sb_start_pagefault(struct super_block *sb);
+void tsfs_sb_end_pagefault(struct super_block *sb);
+bool tsfs_inode_is_new(const struct inode *inode);
+loff_t tsfs_i_size_read(const struct inode *inode);
+void tsfs_i_size_write(struct inode *inode, loff_t size);
+uid_t tsfs_i_uid_read(const struct inode *inode);
+gid_t tsfs_i_gid_read(const struct inode *inode);
+void tsfs_i_uid_write(struct inode *inode, uid_t uid);
+void tsfs_i_gid_write(struct inode *inode, gid_t gid);
+struct timespec64 tsfs_inode_get_atime(const struct inode *inode);
+struct timespec64 tsfs_inode_get_mtime(const struct inode *inode);
+struct timespec64 tsfs_inode_get_ctime(const struct inode *inode);
+void tsfs_inode_set_atime(struct inode *inode, struct timespec64 ts);
+void tsfs_inode_set_mtime(struct inode *inode, struct timespec64 ts);
+void tsfs_inode_set_ctime(struct inode *inode, struct timespec64 ts);
+void tsfs_mark_inode_dirty(struct inode *inode);
+void tsfs_inode_lock(struct inode *inode);
+void tsfs_inode_unlock(struct inode *inode);
+void tsfs_filemap_invalidate_lock(struct address_space *mapping);
+void tsfs_filemap_invalidate_unlock(struct address_space *mapping);
+struct inode *tsfs_d_inode(const struct dentry *dentry);
+struct inode *tsfs_file_inode(const struct file *file);
+void tsfs_file_accessed(struct file *file);
+ssize_t tsfs_generic_write_sync(struct kiocb *iocb, ssize_t count);
+bool tsfs_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino,
+		   unsigned int type);
+bool tsfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
 
 #endif

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A file's extent list in memory: sorted by file block, never overlapping, at
+//! most [`MAX_EXTENTS`] long (what the inode and one extent block can hold).
+//!
+//! Changes build a new list, which the caller installs once everything else the
+//! change needs (an extent block, say) has been allocated: a failure leaves the
+//! old list as it was.
+
+use crate::format::{map_block, Extent, Mapping, MAX_EXTENTS, MAX_FILE_BLOCKS};
+use kernel::prelude::*;
+
+/// The extents of one file.
+///
+/// # Invariants
+///
+/// `items` is sorted by `file_block`, its extents do not overlap, each has a
+/// length of at least 1, and there are at most [`MAX_EXTENTS`].
+pub(crate) struct ExtentList {
+    items: KVec<Extent>,
+}
+
+/// Disk blocks a change released: `(first block, count)` runs.
+pub(crate) type Released = KVec<(u64, u64)>;
+
+impl ExtentList {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        ExtentList { items: KVec::new() }
+    }
+
+    /// A list from extents as stored on disk. The caller has checked them with
+    /// `format::check_extents` (sorted, non-overlapping, non-empty); `EUCLEAN` if
+    /// there are too many.
+    pub(crate) fn from_checked(items: KVec<Extent>) -> Result<Self> {
+        if items.len() > MAX_EXTENTS {
+            return Err(crate::kapi::errno::euclean());
+        }
+        Ok(ExtentList { items })
+    }
+
+    /// The extents, in file order.
+    pub(crate) fn as_slice(&self) -> &[Extent] {
+        &self.items
+    }
+
+    /// How many extents there are.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// What file block `file_block` maps to.
+    pub(crate) fn map(&self, file_block: u64) -> Mapping {
+        map_block(self.items.iter().copied(), file_block)
+    }
+
+    /// Blocks mapped, over all extents.
+    pub(crate) fn mapped_blocks(&self) -> u64 {
+        self.items.iter().map(|e| u64::from(e.len.get())).sum()
+    }
+
+    /// One past the last file block mapped (0 if nothing is).
+    pub(crate) fn end(&self) -> u64 {
+        self.items.last().map_or(0, |e| e.file_end())
+    }
+
+    /// Where a new block for `file_block` should go to continue the extent before
+    /// it on disk, so that the two can merge.
+    pub(crate) fn goal_for(&self, file_block: u64) -> Option<u64> {
+        let prev = self
+            .items
+            .iter()
+            .rev()
+            .find(|e| e.file_end() <= file_block)?;
+        prev.disk_end().checked_add(file_block - prev.file_end())
+    }
+
+    /// The list with `new` added (merged with its neighbours when they continue
+    /// each other on disk). `EIO` if `new` overlaps an extent (a bug), `ENOSPC`
+    /// if the list would grow past [`MAX_EXTENTS`].
+    pub(crate) fn with_inserted(&self, new: Extent) -> Result<Self> {
+        if new.len.get() == 0 || new.file_end() > MAX_FILE_BLOCKS {
+            return Err(EINVAL);
+        }
+        let start = u64::from(new.file_block.get());
+        let at = self
+            .items
+            .iter()
+            .position(|e| e.file_end() > start)
+            .unwrap_or(self.items.len());
+        let (before, after) = self.items.split_at(at);
+        if after
+            .first()
+            .is_some_and(|next| u64::from(next.file_block.get()) < new.file_end())
+        {
+            return Err(EIO);
+        }
+        let mut middle = new;
+        let mut before_len = before.len();
+        if let Some(prev) = before.last() {
+            if let Some(merged) = merge(prev, &middle) {
+                middle = merged;
+                before_len -= 1;
+            }
+        }
+        let mut after_from = 0;
+        if let Some(next) = after.first() {
+            if let Some(merged) = merge(&middle, next) {
+                middle = merged;
+                after_from = 1;
+            }
+        }
+        let rest = after.get(after_from..).unwrap_or(&[]);
+        let count = before_len + 1 + rest.len();
+        if count > MAX_EXTENTS {
+            return Err(ENOSPC);
+        }
+        let mut items = KVec::with_capacity(count, GFP_KERNEL)?;
+        items.extend_from_slice(before.get(..before_len).unwrap_or(&[]), GFP_KERNEL)?;
+        items.push(middle, GFP_KERNEL)?;
+        items.extend_from_slice(rest, GFP_KERNEL)?;
+        Ok(ExtentList { items })
+    }
+
+    /// The list without file blocks `first_block` and up, and the disk blocks
+    /// those were.
+    pub(crate) fn truncated(&self, first_block: u64) -> Result<(Self, Released)> {
+        let mut kept = KVec::with_capacity(self.items.len(), GFP_KERNEL)?;
+        let mut released = KVec::new();
+        for e in self.items.iter() {
+            let start = u64::from(e.file_block.get());
+            if e.file_end() <= first_block {
+                kept.push(*e, GFP_KERNEL)?;
+            } else if start >= first_block {
+                released.push((e.disk_block.get(), u64::from(e.len.get())), GFP_KERNEL)?;
+            } else {
+                // Split: the part before `first_block` stays.
+                let keep = first_block - start;
+                let drop = u64::from(e.len.get()) - keep;
+                let keep32 = u32::try_from(keep).map_err(|_| EINVAL)?;
+                kept.push(
+                    Extent::new(e.file_block.get(), e.disk_block.get(), keep32),
+                    GFP_KERNEL,
+                )?;
+                released.push((e.disk_block.get().saturating_add(keep), drop), GFP_KERNEL)?;
+            }
+        }
+        Ok((ExtentList { items: kept }, released))
+    }
+}
+
+/// `a` and `b` as one extent, if `b` continues `a` in the file and on disk.
+fn merge(a: &Extent, b: &Extent) -> Option<Extent> {
+    if a.file_end() != u64::from(b.file_block.get()) || a.disk_end() != b.disk_block.get() {
+        return None;
+    }
+    let len = a.len.get().checked_add(b.len.get())?;
+    Some(Extent::new(a.file_block.get(), a.disk_block.get(), len))
+}

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inodes: tsfs's per-inode state, loading and checking inodes from the inode
+//! table, writing them back, creating them, and freeing an unlinked one.
+
+use super::{extents::ExtentList, SbInfo};
+use crate::format::{
+    check_extent_block, check_extents, extent_block_entries, write_extent_block, Extent, Le16,
+    Le32, Le64, Timestamp, BLOCK_SIZE, INLINE_EXTENTS, S_IFDIR, S_IFLNK, S_IFMT,
+};
+use crate::kapi::{
+    buffer::{self, Buffer},
+    errno::euclean,
+    mem::NoFsScope,
+    vfs::{Idmap, Iget, Inode, InodeKind, NewInode, SuperBlock, Timespec},
+};
+use crate::locking::{GateMode, TwoStateLock};
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::{
+        lock::{mutex::MutexBackend, Guard},
+        Mutex,
+    },
+    types::ARef,
+};
+
+/// What tsfs keeps about an inode besides the VFS inode's own fields.
+pub(crate) struct InodeMeta {
+    /// Where the file's blocks are.
+    pub(crate) extents: ExtentList,
+    /// The extent block holding the extents past the inline ones; 0 if none.
+    pub(crate) overflow: u64,
+    /// For a directory, the directory holding it; 0 for other files.
+    pub(crate) parent: u32,
+}
+
+/// tsfs's part of an inode, embedded next to the VFS inode.
+#[pin_data]
+pub(crate) struct InodeData {
+    /// The page cache lock: page faults take it in *add*; truncation (and direct
+    /// IO, in a later version) in *block*, to keep faults from mapping pages or
+    /// allocating blocks while the file's blocks change.
+    #[pin]
+    pub(crate) pagecache: TwoStateLock,
+    /// Extents and the other fields above. Taken inside the page cache lock, the
+    /// inode lock and folio locks, and outside the allocator lock.
+    #[pin]
+    meta: Mutex<InodeMeta>,
+}
+
+/// [`InodeMeta`], locked, with file system reclaim kept out (eviction takes the
+/// metadata lock of the inode it evicts).
+pub(crate) struct MetaGuard<'a> {
+    guard: Guard<'a, InodeMeta, MutexBackend>,
+    _nofs: NoFsScope,
+}
+
+impl core::ops::Deref for MetaGuard<'_> {
+    type Target = InodeMeta;
+    fn deref(&self) -> &InodeMeta {
+        &self.guard
+    }
+}
+
+impl core::ops::DerefMut for MetaGuard<'_> {
+    fn deref_mut(&mut self) -> &mut InodeMeta {
+        &mut self.guard
+    }
+}
+
+impl InodeData {
+    /// The state of a fresh in-memory inode; loading or creating fills it in.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            pagecache <- crate::new_two_state_lock!(GateMode::On, 0, "tsfs_inode_pagecache"),
+            meta <- new_mutex!(
+                InodeMeta { extents: ExtentList::new(), overflow: 0, parent: 0 },
+                "tsfs_inode_meta"
+            ),
+        })
+    }
+
+    /// Locks the metadata.
+    pub(crate) fn meta(&self) -> MetaGuard<'_> {
+        let nofs = NoFsScope::new();
+        MetaGuard {
+            guard: self.meta.lock(),
+            _nofs: nofs,
+        }
+    }
+}
+
+impl InodeMeta {
+    /// Disk blocks the inode owns: its extents and its extent block.
+    pub(crate) fn blocks(&self) -> u64 {
+        self.extents.mapped_blocks() + u64::from(self.overflow != 0)
+    }
+
+    /// Installs `list`, allocating or freeing the extent block as its length
+    /// needs. On error (`ENOSPC` for the extent block) nothing changed.
+    pub(crate) fn set_extents(
+        &mut self,
+        sb: &SuperBlock,
+        info: &SbInfo,
+        list: ExtentList,
+    ) -> Result {
+        let needs_block = list.len() > INLINE_EXTENTS;
+        if needs_block && self.overflow == 0 {
+            let (block, _) = info.alloc().alloc_blocks(sb, None, 1)?;
+            self.overflow = block;
+        } else if !needs_block && self.overflow != 0 {
+            buffer::forget(sb, self.overflow);
+            // A failure here is corruption, already reported; the block is not ours.
+            let _ = info.alloc().free_blocks_range(sb, self.overflow, 1);
+            self.overflow = 0;
+        }
+        self.extents = list;
+        Ok(())
+    }
+
+    /// Gives back the disk blocks of file blocks `first_block` and up.
+    pub(crate) fn free_blocks_from(
+        &mut self,
+        sb: &SuperBlock,
+        info: &SbInfo,
+        first_block: u64,
+    ) -> Result {
+        if self.extents.end() <= first_block {
+            return Ok(());
+        }
+        let (kept, released) = self.extents.truncated(first_block)?;
+        self.set_extents(sb, info, kept)?;
+        let mut alloc = info.alloc();
+        for &(start, len) in released.iter() {
+            // Failures are corruption, already reported; keep freeing the rest.
+            let _ = alloc.free_blocks_range(sb, start, len);
+        }
+        Ok(())
+    }
+}
+
+fn timespec(t: &Timestamp) -> Timespec {
+    Timespec {
+        sec: t.seconds(),
+        nsec: t.nsec.get().min(999_999_999),
+    }
+}
+
+fn timestamp(t: Timespec) -> Timestamp {
+    Timestamp::new(t.sec, t.nsec)
+}
+
+/// Inode `ino`, from the inode cache or loaded from disk. `EUCLEAN` (with a log
+/// line) if the number is out of range or the inode on disk is damaged.
+pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<ARef<Inode>> {
+    let info = sb.info()?;
+    if ino == 0 || ino >= info.geom.inode_count {
+        pr_err!("{}: inode number {} out of range\n", sb.id(), ino);
+        return Err(euclean());
+    }
+    match sb.iget(ino.into())? {
+        Iget::Cached(inode) => Ok(inode),
+        Iget::New(new) => {
+            // On error, dropping `new` marks the inode bad and releases it.
+            load(sb, info, &new, ino)?;
+            Ok(new.publish())
+        }
+    }
+}
+
+/// Reads inode `ino` into `new`, checking everything that can be checked
+/// without reading other inodes.
+fn load(sb: &SuperBlock, info: &SbInfo, new: &NewInode, ino: u32) -> Result {
+    let bad = |what: &str| {
+        pr_err!("{}: inode {}: {}\n", sb.id(), ino, what);
+        euclean()
+    };
+    if !info.alloc().inode_in_use(ino) {
+        return Err(bad("in a directory but marked free"));
+    }
+    let (block, offset) = info.geom.inode_location(ino).ok_or(EINVAL)?;
+    let disk = Buffer::read(sb, block)?
+        .read_with(|data| {
+            data.get(offset..)
+                .and_then(crate::format::Inode::from_bytes)
+        })
+        .ok_or(EIO)?;
+    disk.validate(info.seed, ino, &info.geom)
+        .map_err(|e| bad(e.description()))?;
+    let nlink = disk.nlink.get();
+    if nlink == 0 || (disk.is_dir() && nlink < 2) {
+        return Err(bad("link count too low"));
+    }
+    let mut items = KVec::new();
+    items.extend_from_slice(disk.inline_extents(), GFP_KERNEL)?;
+    let overflow = disk.overflow_block.get();
+    if overflow != 0 {
+        let buf = Buffer::read(sb, overflow)?;
+        buf.read_with(|data| -> Result {
+            let count =
+                check_extent_block(data, info.seed, ino).map_err(|e| bad(e.description()))?;
+            for e in extent_block_entries(data, count) {
+                items.push(e, GFP_KERNEL)?;
+            }
+            Ok(())
+        })?;
+    }
+    let mapped =
+        check_extents(items.iter().copied(), &info.geom).map_err(|e| bad(e.description()))?;
+    if mapped + u64::from(overflow != 0) != disk.blocks.get() {
+        return Err(bad("block count disagrees with its extents"));
+    }
+    let size = disk.size.get();
+    let kind = match disk.mode.get() & S_IFMT {
+        S_IFDIR => {
+            check_directory_extents(&items, size)
+                .map_err(|()| bad("directory blocks disagree with its size"))?;
+            let parent = disk.parent.get();
+            if parent == 0 || parent >= info.geom.inode_count {
+                return Err(bad("parent directory out of range"));
+            }
+            InodeKind::Directory
+        }
+        S_IFLNK => {
+            if !(1..u64::from(BLOCK_SIZE)).contains(&size) {
+                return Err(bad("symbolic link size out of range"));
+            }
+            InodeKind::Symlink
+        }
+        _ => InodeKind::Regular,
+    };
+    let eof_block = size.div_ceil(BLOCK_SIZE.into());
+    if items
+        .last()
+        .is_some_and(|e| u64::from(e.file_block.get()) >= eof_block)
+    {
+        return Err(bad("extent past the end of the file"));
+    }
+    new.set_mode(disk.mode.get());
+    new.set_owner(disk.uid.get(), disk.gid.get());
+    new.set_nlink(nlink);
+    new.set_size(size);
+    new.set_times([
+        timespec(&disk.atime),
+        timespec(&disk.mtime),
+        timespec(&disk.ctime),
+    ]);
+    new.set_generation(disk.generation.get());
+    new.set_blocks(disk.blocks.get());
+    new.set_kind(kind);
+    let mut meta = new.data().meta();
+    meta.extents = ExtentList::from_checked(items)?;
+    meta.overflow = overflow;
+    meta.parent = disk.parent.get();
+    Ok(())
+}
+
+/// A directory maps every block of its size, from block 0, without holes.
+fn check_directory_extents(extents: &[Extent], size: u64) -> core::result::Result<(), ()> {
+    let block = u64::from(BLOCK_SIZE);
+    if size % block != 0 {
+        return Err(());
+    }
+    let mut next = 0;
+    for e in extents {
+        if u64::from(e.file_block.get()) != next {
+            return Err(());
+        }
+        next = e.file_end();
+    }
+    if next == size / block {
+        Ok(())
+    } else {
+        Err(())
+    }
+}
+
+/// `write_inode`: stores the inode (and its extent block) in the buffer cache;
+/// with `sync`, waits until they are on disk.
+pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
+    let sb = inode.super_block();
+    let info = sb.info()?;
+    let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
+    let (block, offset) = info.geom.inode_location(ino).ok_or(EINVAL)?;
+    let (uid, gid) = inode.owner();
+    let [atime, mtime, ctime] = inode.times();
+    let mut disk =
+        crate::format::Inode::new(inode.mode(), uid, gid, inode.nlink(), timestamp(atime));
+    disk.mtime = timestamp(mtime);
+    disk.ctime = timestamp(ctime);
+    disk.size = Le64::new(inode.size());
+    disk.generation = Le32::new(inode.generation());
+    let meta = inode.data().meta();
+    disk.blocks = Le64::new(meta.blocks());
+    disk.parent = Le32::new(meta.parent);
+    let all = meta.extents.as_slice();
+    let (inline, rest) = all.split_at(all.len().min(INLINE_EXTENTS));
+    for (i, e) in inline.iter().enumerate() {
+        if let Some(slot) = disk.extents.get_mut(i) {
+            *slot = *e;
+        }
+    }
+    disk.extent_count = Le16::new(inline.len() as u16);
+    disk.overflow_block = Le64::new(meta.overflow);
+    if meta.overflow != 0 {
+        let buf = Buffer::get_for_overwrite(sb, meta.overflow)?;
+        buf.overwrite(|data| write_extent_block(data, info.seed, ino, rest))
+            .ok_or(EIO)?;
+        if sync {
+            buf.sync()?;
+        }
+    }
+    drop(meta);
+    disk.update_checksum(info.seed, ino);
+    let buf = Buffer::read(sb, block)?;
+    buf.modify(|data| data.get_mut(offset..).and_then(|slot| disk.to_bytes(slot)))
+        .ok_or(EIO)?;
+    if sync {
+        buf.sync()?;
+    }
+    Ok(())
+}
+
+/// A new inode of `kind` with `mode` (type bits included), owned by the caller,
+/// for a file being created in `dir`. `ENOSPC` if no inode is free.
+pub(crate) fn create(dir: &Inode, idmap: &Idmap, mode: u16, kind: InodeKind) -> Result<NewInode> {
+    let sb = dir.super_block();
+    let info = sb.info()?;
+    let parent = u32::try_from(dir.ino()).map_err(|_| EINVAL)?;
+    let (ino, generation) = info.alloc().alloc_inode(sb)?;
+    let new = match sb.new_inode(ino.into()) {
+        Ok(new) => new,
+        Err(e) => {
+            let _ = info.alloc().free_inode(sb, ino);
+            return Err(e);
+        }
+    };
+    new.init_owner(idmap, dir, mode);
+    new.init_times_now();
+    new.set_generation(generation);
+    new.set_kind(kind);
+    new.set_blocks(0);
+    if kind == InodeKind::Directory {
+        new.set_nlink(2);
+        new.data().meta().parent = parent;
+    }
+    new.mark_dirty();
+    Ok(new)
+}
+
+/// Eviction: an inode without links gives its blocks and number back. Errors
+/// are logged by the allocator; eviction cannot fail.
+pub(crate) fn evict(inode: &Inode) {
+    if inode.is_bad() || inode.nlink() != 0 {
+        return;
+    }
+    let sb = inode.super_block();
+    let (Ok(info), Ok(ino)) = (sb.info(), u32::try_from(inode.ino())) else {
+        return;
+    };
+    let mut meta = inode.data().meta();
+    if inode.is_dir() {
+        // Directory blocks are cached buffers: a dirty one must not be written
+        // over whatever the block holds next.
+        for e in meta.extents.as_slice() {
+            for block in e.disk_block.get()..e.disk_end() {
+                buffer::forget(sb, block);
+            }
+        }
+    }
+    if let Err(e) = meta.free_blocks_from(sb, info, 0) {
+        pr_err!(
+            "{}: inode {}: could not free its blocks (error {})\n",
+            sb.id(),
+            ino,
+            e.to_errno()
+        );
+    }
+    drop(meta);
+    let _ = info.alloc().free_inode(sb, ino);
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Name operations: lookup, create, mkdir, link, unlink, rmdir, rename.
+//!
+//! The VFS holds the directories' inode locks (and, for a rename between
+//! directories, the rename lock). Each operation makes the one change that can
+//! fail for lack of space (adding an entry) first, so a failure leaves the file
+//! system as it was.
+
+use super::{dir, inode};
+use crate::format::{file_type_of_mode, validate_name, FT_DIR, MAX_NAME_LEN, S_IFDIR, S_IFREG};
+use crate::kapi::{
+    errno::{enametoolong, enotempty, euclean},
+    vfs::{dir_ops::RenameFlags, Dentry, Idmap, Inode, InodeKind, NewInode},
+};
+use kernel::{prelude::*, types::ARef};
+
+fn ino32(inode: &Inode) -> Result<u32> {
+    u32::try_from(inode.ino()).map_err(|_| EINVAL)
+}
+
+fn positive(dentry: &Dentry) -> Result<&Inode> {
+    dentry.inode().ok_or(ENOENT)
+}
+
+/// The inode `dentry`'s name has in `dir`, if any.
+pub(crate) fn lookup(dir: &Inode, dentry: &Dentry) -> Result<Option<ARef<Inode>>> {
+    let name = dentry.name();
+    if name.len() > MAX_NAME_LEN {
+        return Err(enametoolong());
+    }
+    let Some(entry) = dir::find(dir, name)? else {
+        return Ok(None);
+    };
+    let inode = inode::iget(dir.super_block(), entry.ino)?;
+    if file_type_of_mode(inode.mode()) != entry.file_type {
+        pr_err!(
+            "{}: directory {}: entry type disagrees with inode {}\n",
+            dir.super_block().id(),
+            dir.ino(),
+            entry.ino
+        );
+        return Err(euclean());
+    }
+    Ok(Some(inode))
+}
+
+/// Makes a new inode of `mode` and links it into `dir` as `dentry`'s name.
+fn make(
+    dir: &Inode,
+    dentry: &Dentry,
+    idmap: &Idmap,
+    mode: u16,
+    kind: InodeKind,
+) -> Result<NewInode> {
+    let name = dentry.name();
+    validate_name(name).map_err(dir::name_errno)?;
+    let new = inode::create(dir, idmap, mode, kind)?;
+    if let Err(e) = dir::add(dir, name, ino32(&new)?, file_type_of_mode(mode)) {
+        // Eviction of the unlinked inode gives its number back.
+        new.set_nlink(0);
+        new.discard();
+        return Err(e);
+    }
+    dir.touch_mtime_ctime();
+    dir.mark_dirty();
+    Ok(new)
+}
+
+/// `create`: a new regular file.
+pub(crate) fn create(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u16) -> Result<NewInode> {
+    make(
+        dir,
+        dentry,
+        idmap,
+        S_IFREG | (mode & 0o7777),
+        InodeKind::Regular,
+    )
+}
+
+/// `mkdir`: a new, empty directory.
+pub(crate) fn mkdir(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u16) -> Result<NewInode> {
+    let new = make(
+        dir,
+        dentry,
+        idmap,
+        S_IFDIR | (mode & 0o7777),
+        InodeKind::Directory,
+    )?;
+    dir.inc_nlink();
+    dir.mark_dirty();
+    Ok(new)
+}
+
+/// `link`: another name for an existing file.
+pub(crate) fn link(old: &Dentry, dir: &Inode, dentry: &Dentry) -> Result<ARef<Inode>> {
+    let inode = positive(old)?;
+    if inode.is_dir() {
+        return Err(EPERM);
+    }
+    let name = dentry.name();
+    validate_name(name).map_err(dir::name_errno)?;
+    dir::add(dir, name, ino32(inode)?, file_type_of_mode(inode.mode()))?;
+    inode.inc_nlink();
+    inode.touch_ctime();
+    inode.mark_dirty();
+    dir.touch_mtime_ctime();
+    dir.mark_dirty();
+    Ok(ARef::from(inode))
+}
+
+/// The slot of `dentry`'s entry in `dir`, which must name `inode`.
+fn slot_of(dir: &Inode, dentry: &Dentry, inode: &Inode) -> Result<u64> {
+    let entry = dir::find(dir, dentry.name())?.ok_or(ENOENT)?;
+    if u64::from(entry.ino) != inode.ino() {
+        return Err(euclean());
+    }
+    Ok(entry.slot)
+}
+
+/// `unlink`: removes a name of a file.
+pub(crate) fn unlink(dir: &Inode, dentry: &Dentry) -> Result {
+    let inode = positive(dentry)?;
+    if inode.nlink() == 0 {
+        return Err(euclean());
+    }
+    let slot = slot_of(dir, dentry, inode)?;
+    dir::remove(dir, slot)?;
+    inode.drop_nlink()?;
+    inode.touch_ctime();
+    inode.mark_dirty();
+    dir.touch_mtime_ctime();
+    dir.mark_dirty();
+    Ok(())
+}
+
+/// `rmdir`: removes an empty directory.
+pub(crate) fn rmdir(dir: &Inode, dentry: &Dentry) -> Result {
+    let inode = positive(dentry)?;
+    if !dir::is_empty(inode)? {
+        return Err(enotempty());
+    }
+    if dir.nlink() < 3 {
+        return Err(euclean());
+    }
+    let slot = slot_of(dir, dentry, inode)?;
+    dir::remove(dir, slot)?;
+    inode.set_nlink(0);
+    inode.touch_ctime();
+    inode.mark_dirty();
+    dir.drop_nlink()?;
+    dir.touch_mtime_ctime();
+    dir.mark_dirty();
+    Ok(())
+}
+
+/// `rename`: moves `old_dentry`'s file to `new_dentry`'s name, replacing what is
+/// there (a file, or an empty directory). `RENAME_NOREPLACE` is checked by the
+/// VFS; exchange and whiteout are not supported.
+pub(crate) fn rename(
+    old_dir: &Inode,
+    old_dentry: &Dentry,
+    new_dir: &Inode,
+    new_dentry: &Dentry,
+    flags: RenameFlags,
+) -> Result {
+    if !flags.at_most_noreplace() {
+        return Err(EINVAL);
+    }
+    let src = positive(old_dentry)?;
+    let src_type = if src.is_dir() {
+        FT_DIR
+    } else {
+        file_type_of_mode(src.mode())
+    };
+    let new_name = new_dentry.name();
+    validate_name(new_name).map_err(dir::name_errno)?;
+    let old_slot = slot_of(old_dir, old_dentry, src)?;
+    let target = new_dentry.inode();
+    if let Some(t) = target {
+        if t.is_dir() && !dir::is_empty(t)? {
+            return Err(enotempty());
+        }
+        if t.nlink() == 0 || (t.is_dir() && new_dir.nlink() < 3) {
+            return Err(euclean());
+        }
+        let slot = slot_of(new_dir, new_dentry, t)?;
+        dir::retarget(new_dir, slot, ino32(src)?, src_type)?;
+    } else {
+        dir::add(new_dir, new_name, ino32(src)?, src_type)?;
+    }
+    dir::remove(old_dir, old_slot)?;
+    if let Some(t) = target {
+        if t.is_dir() {
+            t.set_nlink(0);
+            new_dir.drop_nlink()?;
+        } else {
+            t.drop_nlink()?;
+        }
+        t.touch_ctime();
+        t.mark_dirty();
+    }
+    if src.is_dir() && old_dir.ino() != new_dir.ino() {
+        old_dir.drop_nlink()?;
+        new_dir.inc_nlink();
+        src.data().meta().parent = ino32(new_dir)?;
+    }
+    src.touch_ctime();
+    src.mark_dirty();
+    old_dir.touch_mtime_ctime();
+    old_dir.mark_dirty();
+    new_dir.touch_mtime_ctime();
+    new_dir.mark_dirty();
+    Ok(())
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Directory entries and id mappings, as the VFS passes them to tsfs.
+
+use super::inode::Inode;
+use core::ptr::addr_of;
+use kernel::{bindings, types::Opaque};
+
+// bindgen's structs stand for C structs, a few of which hold config-dependent
+// empty structs; only pointers to them cross this boundary.
+#[allow(improper_ctypes)]
+extern "C" {
+    fn tsfs_d_inode(dentry: *const bindings::dentry) -> *mut bindings::inode;
+}
+
+/// A dentry of a tsfs file system, as passed to an inode operation.
+///
+/// # Invariants
+///
+/// The dentry is live and belongs to a tsfs super block; its name does not change
+/// while tsfs holds the reference (the VFS locks the parent directory around the
+/// operations that receive it).
+#[repr(transparent)]
+pub(crate) struct Dentry(Opaque<bindings::dentry>);
+
+impl Dentry {
+    /// # Safety
+    ///
+    /// `ptr` satisfies the type invariants for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::dentry) -> &'a Self {
+        // SAFETY: `Dentry` is a transparent wrapper; the caller vouches for `ptr`.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::dentry {
+        self.0.get()
+    }
+
+    /// The entry's name.
+    pub(crate) fn name(&self) -> &[u8] {
+        // SAFETY: the dentry is live and its name stable (type invariant); `d_name`
+        // describes `len` bytes at `name`.
+        unsafe {
+            let q = addr_of!((*self.as_ptr()).d_name);
+            let len = (*q).__bindgen_anon_1.__bindgen_anon_1.len as usize;
+            core::slice::from_raw_parts((*q).name, len)
+        }
+    }
+
+    /// The inode the entry names, if it is positive.
+    pub(crate) fn inode(&self) -> Option<&Inode> {
+        // SAFETY: the dentry is live (type invariant).
+        let inode = unsafe { tsfs_d_inode(self.as_ptr()) };
+        if inode.is_null() {
+            None
+        } else {
+            // SAFETY: a positive tsfs dentry pins a live tsfs inode while it lives.
+            Some(unsafe { Inode::from_raw(inode) })
+        }
+    }
+}
+
+/// The id mapping of the mount an operation came through.
+///
+/// # Invariants
+///
+/// Wraps a live `mnt_idmap` passed to the current operation.
+#[repr(transparent)]
+pub(crate) struct Idmap(Opaque<bindings::mnt_idmap>);
+
+impl Idmap {
+    /// # Safety
+    ///
+    /// `ptr` satisfies the type invariants for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::mnt_idmap) -> &'a Self {
+        // SAFETY: `Idmap` is a transparent wrapper; the caller vouches for `ptr`.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::mnt_idmap {
+        self.0.get()
+    }
+}

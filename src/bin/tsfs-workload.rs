@@ -1,0 +1,608 @@
+//! `tsfs-workload run --dir DIR --seconds S --state FILE [...]`: a mixed file
+//! system workload (writes, appends, truncates, writes through shared mappings,
+//! fsyncs, renames across directories, unlinks and re-creates, cache drops) run
+//! by several threads, each on its own files, for S seconds. Every file's
+//! expected contents are kept in memory and checked through a second descriptor
+//! during the run and at its end; the expected contents go to FILE.
+//!
+//! `tsfs-workload verify --dir DIR --state FILE`: checks that DIR holds exactly
+//! the files FILE describes, with those contents (after a remount, say).
+//!
+//! Both print their figures; the exit status is 0 only if every check passed.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "tsfs-workload")]
+struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the workload.
+    Run {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Files per thread.
+        #[arg(long, default_value_t = 24)]
+        files: usize,
+        /// Largest file, in bytes.
+        #[arg(long, default_value_t = 512 * 1024)]
+        max_size: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Check a directory against a state file.
+    Verify {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        state: PathBuf,
+    },
+}
+
+/// xorshift64*.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+    /// A length from 1 to `max`, mostly small.
+    fn len(&mut self, max: u64) -> u64 {
+        let cap = match self.below(4) {
+            0 => 512,
+            1 => 8192,
+            2 => 65536,
+            _ => max,
+        };
+        1 + self.below(cap.min(max).max(1))
+    }
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+/// One file as the workload expects it to be.
+struct Model {
+    /// Path relative to the workload directory.
+    rel: PathBuf,
+    data: Vec<u8>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Stats {
+    writes: u64,
+    appends: u64,
+    truncates: u64,
+    mmap_writes: u64,
+    mmap_reads: u64,
+    reads: u64,
+    fsyncs: u64,
+    renames: u64,
+    recreates: u64,
+    cache_drops: u64,
+    bytes_written: u64,
+    bytes_mapped: u64,
+    bytes_checked: u64,
+    mismatches: u64,
+}
+
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.writes += o.writes;
+        self.appends += o.appends;
+        self.truncates += o.truncates;
+        self.mmap_writes += o.mmap_writes;
+        self.mmap_reads += o.mmap_reads;
+        self.reads += o.reads;
+        self.fsyncs += o.fsyncs;
+        self.renames += o.renames;
+        self.recreates += o.recreates;
+        self.cache_drops += o.cache_drops;
+        self.bytes_written += o.bytes_written;
+        self.bytes_mapped += o.bytes_mapped;
+        self.bytes_checked += o.bytes_checked;
+        self.mismatches += o.mismatches;
+    }
+
+    fn ops(&self) -> u64 {
+        self.writes
+            + self.appends
+            + self.truncates
+            + self.mmap_writes
+            + self.mmap_reads
+            + self.reads
+            + self.fsyncs
+            + self.renames
+            + self.recreates
+            + self.cache_drops
+    }
+}
+
+fn ctx<T>(r: io::Result<T>, what: impl FnOnce() -> String) -> io::Result<T> {
+    r.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", what())))
+}
+
+/// A shared, writable mapping of a whole file; unmapped on drop.
+struct Mapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    fn new(file: &File, len: usize) -> io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a fresh shared mapping of an open file; the kernel checks the
+        // arguments and returns MAP_FAILED on error.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mapping {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` maps `len` bytes of a file this thread alone changes, for
+        // as long as `self` lives.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+
+    fn msync(&self) -> io::Result<()> {
+        // SAFETY: the range is our live mapping.
+        if unsafe { libc::msync(self.ptr.cast(), self.len, libc::MS_SYNC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the range is our live mapping, not used after this.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}
+
+/// Reads `path` whole through a new descriptor and compares it with `want`.
+fn check_file(path: &Path, want: &[u8]) -> io::Result<bool> {
+    let mut got = Vec::with_capacity(want.len());
+    ctx(
+        File::open(path).and_then(|mut f| f.read_to_end(&mut got)),
+        || format!("reading {}", path.display()),
+    )?;
+    if got == want {
+        return Ok(true);
+    }
+    let first = got.iter().zip(want).position(|(a, b)| a != b);
+    eprintln!(
+        "MISMATCH {}: size {} (want {}), first differing byte {:?}",
+        path.display(),
+        got.len(),
+        want.len(),
+        first
+    );
+    Ok(false)
+}
+
+struct Worker<'a> {
+    root: &'a Path,
+    id: usize,
+    rng: Rng,
+    files: Vec<Model>,
+    max_size: u64,
+    stats: Stats,
+}
+
+impl Worker<'_> {
+    fn path(&self, m: &Model) -> PathBuf {
+        self.root.join(&m.rel)
+    }
+
+    fn open(&self, i: usize) -> io::Result<File> {
+        let p = self.path(&self.files[i]);
+        ctx(OpenOptions::new().read(true).write(true).open(&p), || {
+            format!("opening {}", p.display())
+        })
+    }
+
+    fn write(&mut self, i: usize, append: bool) -> io::Result<()> {
+        let size = self.files[i].data.len() as u64;
+        let len = self.rng.len(self.max_size / 4);
+        let pos = if append {
+            size
+        } else {
+            self.rng.below(self.max_size.saturating_sub(len) + 1)
+        };
+        if pos + len > self.max_size {
+            return Ok(());
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.rng.fill(&mut buf);
+        let f = self.open(i)?;
+        ctx(f.write_all_at(&buf, pos), || format!("pwrite {pos}+{len}"))?;
+        let m = &mut self.files[i].data;
+        let end = (pos + len) as usize;
+        if m.len() < end {
+            m.resize(end, 0);
+        }
+        m[pos as usize..end].copy_from_slice(&buf);
+        if append {
+            self.stats.appends += 1;
+        } else {
+            self.stats.writes += 1;
+        }
+        self.stats.bytes_written += len;
+        Ok(())
+    }
+
+    fn truncate(&mut self, i: usize) -> io::Result<()> {
+        let size = match self.rng.below(4) {
+            0 => 0,
+            1 => self.files[i].data.len() as u64 / 2,
+            _ => self.rng.below(self.max_size + 1),
+        };
+        let f = self.open(i)?;
+        ctx(f.set_len(size), || format!("truncate to {size}"))?;
+        self.files[i].data.resize(size as usize, 0);
+        self.stats.truncates += 1;
+        Ok(())
+    }
+
+    fn mmap_write(&mut self, i: usize) -> io::Result<()> {
+        let size = self.files[i].data.len();
+        if size == 0 {
+            return self.truncate(i);
+        }
+        let len = (self.rng.len(65536) as usize).min(size);
+        let pos = self.rng.below((size - len) as u64 + 1) as usize;
+        let mut buf = vec![0u8; len];
+        self.rng.fill(&mut buf);
+        let f = self.open(i)?;
+        let mut map = ctx(Mapping::new(&f, size), || format!("mmap {size}"))?;
+        map.bytes()[pos..pos + len].copy_from_slice(&buf);
+        if self.rng.below(2) == 0 {
+            ctx(map.msync(), || "msync".into())?;
+        }
+        drop(map);
+        self.files[i].data[pos..pos + len].copy_from_slice(&buf);
+        self.stats.mmap_writes += 1;
+        self.stats.bytes_mapped += len as u64;
+        Ok(())
+    }
+
+    fn mmap_read(&mut self, i: usize) -> io::Result<()> {
+        let size = self.files[i].data.len();
+        if size == 0 {
+            return Ok(());
+        }
+        let f = self.open(i)?;
+        let mut map = ctx(Mapping::new(&f, size), || format!("mmap {size}"))?;
+        if map.bytes() != self.files[i].data.as_slice() {
+            eprintln!("MISMATCH {} through a mapping", self.files[i].rel.display());
+            self.stats.mismatches += 1;
+        }
+        self.stats.mmap_reads += 1;
+        self.stats.bytes_checked += size as u64;
+        Ok(())
+    }
+
+    fn read(&mut self, i: usize) -> io::Result<()> {
+        let p = self.path(&self.files[i]);
+        if !check_file(&p, &self.files[i].data)? {
+            self.stats.mismatches += 1;
+        }
+        self.stats.reads += 1;
+        self.stats.bytes_checked += self.files[i].data.len() as u64;
+        Ok(())
+    }
+
+    fn fsync(&mut self, i: usize) -> io::Result<()> {
+        let f = self.open(i)?;
+        ctx(f.sync_all(), || "fsync".into())?;
+        self.stats.fsyncs += 1;
+        Ok(())
+    }
+
+    /// Moves the file between the thread's directory and its subdirectory.
+    fn rename(&mut self, i: usize) -> io::Result<()> {
+        let name = self.files[i].rel.file_name().map(|n| n.to_owned());
+        let Some(name) = name else { return Ok(()) };
+        let here = self.files[i].rel.parent().map(Path::to_path_buf);
+        let top = PathBuf::from(format!("t{}", self.id));
+        let to = if here.as_deref() == Some(top.as_path()) {
+            top.join("sub").join(name)
+        } else {
+            top.join(name)
+        };
+        let from = self.path(&self.files[i]);
+        let dest = self.root.join(&to);
+        ctx(fs::rename(&from, &dest), || {
+            format!("rename {} to {}", from.display(), dest.display())
+        })?;
+        self.files[i].rel = to;
+        self.stats.renames += 1;
+        Ok(())
+    }
+
+    fn recreate(&mut self, i: usize) -> io::Result<()> {
+        let p = self.path(&self.files[i]);
+        ctx(fs::remove_file(&p), || format!("unlink {}", p.display()))?;
+        ctx(File::create(&p), || format!("create {}", p.display()))?;
+        self.files[i].data.clear();
+        self.stats.recreates += 1;
+        Ok(())
+    }
+
+    fn drop_caches(&mut self) -> io::Result<()> {
+        ctx(fs::write("/proc/sys/vm/drop_caches", b"3"), || {
+            "drop caches".into()
+        })?;
+        self.stats.cache_drops += 1;
+        Ok(())
+    }
+
+    fn step(&mut self) -> io::Result<()> {
+        let i = self.rng.below(self.files.len() as u64) as usize;
+        match self.rng.below(100) {
+            0..=24 => self.write(i, false),
+            25..=34 => self.write(i, true),
+            35..=44 => self.truncate(i),
+            45..=59 => self.mmap_write(i),
+            60..=64 => self.mmap_read(i),
+            65..=79 => self.read(i),
+            80..=82 => self.fsync(i),
+            83..=89 => self.rename(i),
+            90..=96 => self.recreate(i),
+            97 if self.id == 0 => self.drop_caches(),
+            _ => self.read(i),
+        }
+    }
+}
+
+fn run(
+    root: &Path,
+    seconds: u64,
+    state: &Path,
+    threads: usize,
+    files: usize,
+    max_size: u64,
+    seed: u64,
+) -> io::Result<bool> {
+    let stop = AtomicBool::new(false);
+    let start = Instant::now();
+    let results: Vec<io::Result<(Vec<Model>, Stats)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|id| {
+                let stop = &stop;
+                s.spawn(move || -> io::Result<(Vec<Model>, Stats)> {
+                    let top = PathBuf::from(format!("t{id}"));
+                    ctx(fs::create_dir_all(root.join(&top).join("sub")), || {
+                        "mkdir".into()
+                    })?;
+                    let mut w = Worker {
+                        root,
+                        id,
+                        rng: Rng::new(seed.wrapping_mul(1000) + id as u64),
+                        files: Vec::new(),
+                        max_size,
+                        stats: Stats::default(),
+                    };
+                    for n in 0..files {
+                        let rel = top.join(format!("f{n}"));
+                        ctx(File::create(root.join(&rel)), || "create".into())?;
+                        w.files.push(Model {
+                            rel,
+                            data: Vec::new(),
+                        });
+                    }
+                    let deadline = Instant::now() + Duration::from_secs(seconds);
+                    while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                        if let Err(e) = w.step() {
+                            stop.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                    }
+                    for i in 0..w.files.len() {
+                        w.read(i)?;
+                    }
+                    Ok((w.files, w.stats))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("thread panicked")))
+            })
+            .collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut total = Stats::default();
+    let mut all = Vec::new();
+    let mut ok = true;
+    for r in results {
+        match r {
+            Ok((files, stats)) => {
+                total.add(&stats);
+                all.extend(files);
+            }
+            Err(e) => {
+                eprintln!("workload error: {e}");
+                ok = false;
+            }
+        }
+    }
+    let bytes: u64 = all.iter().map(|m| m.data.len() as u64).sum();
+    println!(
+        "workload: {threads} threads, {} files, {elapsed:.1} s, {} ops ({:.0}/s)",
+        all.len(),
+        total.ops(),
+        total.ops() as f64 / elapsed
+    );
+    println!(
+        "workload: {} writes, {} appends, {} truncates, {} mmap writes, {} mmap reads, {} reads, {} fsyncs, {} renames, {} unlink+create, {} cache drops",
+        total.writes, total.appends, total.truncates, total.mmap_writes, total.mmap_reads,
+        total.reads, total.fsyncs, total.renames, total.recreates, total.cache_drops
+    );
+    println!(
+        "workload: {:.1} MiB written by write(), {:.1} MiB through mappings, {:.1} MiB checked, {} mismatches; {:.1} MiB in the files at the end",
+        total.bytes_written as f64 / 1048576.0,
+        total.bytes_mapped as f64 / 1048576.0,
+        total.bytes_checked as f64 / 1048576.0,
+        total.mismatches,
+        bytes as f64 / 1048576.0
+    );
+    save_state(state, &all)?;
+    Ok(ok && total.mismatches == 0)
+}
+
+fn save_state(path: &Path, files: &[Model]) -> io::Result<()> {
+    let mut out = io::BufWriter::new(File::create(path)?);
+    for m in files {
+        let rel = m.rel.to_string_lossy();
+        out.write_all(&(rel.len() as u32).to_le_bytes())?;
+        out.write_all(rel.as_bytes())?;
+        out.write_all(&(m.data.len() as u64).to_le_bytes())?;
+        out.write_all(&m.data)?;
+    }
+    out.flush()
+}
+
+fn load_state(path: &Path) -> io::Result<BTreeMap<PathBuf, Vec<u8>>> {
+    let data = fs::read(path)?;
+    let mut files = BTreeMap::new();
+    let mut rest = data.as_slice();
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "truncated state file");
+    let mut take = |n: usize| -> io::Result<&[u8]> {
+        let head = rest.get(..n).ok_or_else(bad)?;
+        rest = &rest[n..];
+        Ok(head)
+    };
+    let mut remaining = data.len();
+    while remaining > 0 {
+        let n = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad())?) as usize;
+        let name = String::from_utf8_lossy(take(n)?).into_owned();
+        let len = u64::from_le_bytes(take(8)?.try_into().map_err(|_| bad())?) as usize;
+        let body = take(len)?.to_vec();
+        remaining -= 4 + n + 8 + len;
+        files.insert(PathBuf::from(name), body);
+    }
+    Ok(files)
+}
+
+/// Regular files under `dir`, relative to `root`.
+fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let p = entry.path();
+        if entry.file_type()?.is_dir() {
+            walk(root, &p, out)?;
+        } else if let Ok(rel) = p.strip_prefix(root) {
+            out.push(rel.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+fn verify(root: &Path, state: &Path) -> io::Result<bool> {
+    let want = load_state(state)?;
+    let mut found = Vec::new();
+    walk(root, root, &mut found)?;
+    let mut ok = true;
+    for rel in &found {
+        if !want.contains_key(rel) {
+            eprintln!("UNEXPECTED file {}", rel.display());
+            ok = false;
+        }
+    }
+    let mut bytes = 0u64;
+    for (rel, data) in &want {
+        bytes += data.len() as u64;
+        match check_file(&root.join(rel), data) {
+            Ok(true) => {}
+            Ok(false) => ok = false,
+            Err(e) => {
+                eprintln!("{e}");
+                ok = false;
+            }
+        }
+    }
+    println!(
+        "verify: {} files, {:.1} MiB: {}",
+        want.len(),
+        bytes as f64 / 1048576.0,
+        if ok { "all match" } else { "MISMATCHES" }
+    );
+    Ok(ok)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match &args.cmd {
+        Cmd::Run {
+            dir,
+            seconds,
+            state,
+            threads,
+            files,
+            max_size,
+            seed,
+        } => run(dir, *seconds, state, *threads, *files, *max_size, *seed),
+        Cmd::Verify { dir, state } => verify(dir, state),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("tsfs-workload: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
