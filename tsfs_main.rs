@@ -39,10 +39,11 @@ struct Tsfs {
 
 impl kernel::Module for Tsfs {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let debugfs = kapi::debugfs::Dir::new(c_str!("tsfs"), None);
+        let debugfs = kapi::debugfs::Dir::new_module_root(c_str!("tsfs"));
         debugfs.create_file(c_str!("selftest"), 0o200, &SelfTestControl);
         debugfs.create_file(c_str!("bench"), 0o200, &BenchControl);
         debugfs.create_file(c_str!("lock_stats"), 0o400, &LockStatsFile);
+        debugfs.create_file(c_str!("dio_overlap_detect"), 0o600, &OverlapDetectKnob);
         let fs_type = kapi::fs_type::Registration::new(fs::NAME, module)?;
         pr_info!("loaded (on-disk format magic {:#x})\n", format::TSFS_MAGIC);
         Ok(Tsfs {
@@ -88,6 +89,29 @@ struct LockStatsFile;
 impl kapi::debugfs::FileOps for LockStatsFile {
     fn show(&self, out: &mut kapi::debugfs::TextBuf) -> Result {
         locking::stats::write_all(out).map_err(|_| ENOMEM)
+    }
+}
+
+/// `/sys/kernel/debug/tsfs/dio_overlap_detect`: 1 (default) or 0. For tests only:
+/// with 0, direct IO does not look for self-mapped buffers, and the no-progress
+/// backstop alone must keep it from spinning.
+struct OverlapDetectKnob;
+
+impl kapi::debugfs::FileOps for OverlapDetectKnob {
+    fn show(&self, out: &mut kapi::debugfs::TextBuf) -> Result {
+        use core::fmt::Write;
+        let on = fs::dio::DETECT_OVERLAP.load(core::sync::atomic::Ordering::Relaxed);
+        writeln!(out, "{}", u8::from(on)).map_err(|_| ENOMEM)
+    }
+
+    fn store(&self, input: &[u8]) -> Result {
+        let on = match trim(input) {
+            b"1" => true,
+            b"0" => false,
+            _ => return Err(EINVAL),
+        };
+        fs::dio::DETECT_OVERLAP.store(on, core::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 }
 

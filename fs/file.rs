@@ -3,41 +3,32 @@
 //! Regular files: open, buffered write, fsync, attribute changes and truncation.
 //!
 //! Buffered reads are the VFS's `generic_file_read_iter` over tsfs's iomap read
-//! path. Direct IO is not implemented yet: `O_DIRECT` opens fail with `EINVAL`.
-//! (Direct IO will take the inode's page cache lock in *block*.)
+//! path. Direct IO (`O_DIRECT`) is fs/dio.rs, under the inode lock.
 
-use super::inode::InodeData;
+use super::{dio, inode::InodeData};
 use crate::format::BLOCK_SIZE;
 use crate::kapi::vfs::{
+    direct::DirectRequest,
     file_ops::{zero_block_tail, zero_range, FsyncRequest, SetAttr, WriteRequest},
     Inode,
 };
 use crate::locking::State;
-use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 
-/// Whether the "no direct IO yet" note was logged (once per module load).
-static DIO_NOTED: AtomicBool = AtomicBool::new(false);
-
-/// `open`: refuses `O_DIRECT` (`direct`), which tsfs does not support yet.
-pub(crate) fn open(_inode: &Inode, direct: bool) -> Result {
-    if direct {
-        if !DIO_NOTED.swap(true, Ordering::Relaxed) {
-            pr_info!("O_DIRECT is not supported yet; such opens fail with EINVAL\n");
-        }
-        return Err(EINVAL);
-    }
+/// `open`: nothing to check; `O_DIRECT` is served.
+pub(crate) fn open(_inode: &Inode) -> Result {
     Ok(())
 }
 
 /// `write_iter`: a buffered write through iomap, under the inode lock.
 pub(crate) fn write_iter(req: &mut WriteRequest<'_>) -> Result<usize> {
-    if req.is_direct() {
-        return Err(EINVAL);
-    }
     let written = {
         let inode = req.inode();
-        let _lock = inode.lock_exclusive();
+        let _lock = if req.nowait() {
+            inode.try_lock_exclusive().ok_or(EAGAIN)?
+        } else {
+            inode.lock_exclusive()
+        };
         if req.checks()? == 0 {
             return Ok(0);
         }
@@ -45,6 +36,40 @@ pub(crate) fn write_iter(req: &mut WriteRequest<'_>) -> Result<usize> {
         req.buffered_write()?
     };
     req.sync_written(written)
+}
+
+/// `write_iter` with `O_DIRECT`: fs/dio.rs under the inode lock.
+pub(crate) fn write_direct(req: &mut DirectRequest<'_>) -> Result<usize> {
+    let written = {
+        let inode = req.inode();
+        let _lock = lock_for(req, inode)?;
+        if req.write_checks()? == 0 {
+            return Ok(0);
+        }
+        req.file_modified()?;
+        dio::run(req, &inode.super_block().info()?.dio)?
+    };
+    req.sync_written(written)
+}
+
+/// `read_iter` with `O_DIRECT`: fs/dio.rs under the inode lock.
+pub(crate) fn read_direct(req: &mut DirectRequest<'_>) -> Result<usize> {
+    let inode = req.inode();
+    let _lock = lock_for(req, inode)?;
+    dio::run(req, &inode.super_block().info()?.dio)
+}
+
+/// The inode lock for a direct request; with `RWF_NOWAIT`, `EAGAIN` rather than
+/// waiting for it.
+fn lock_for<'a>(
+    req: &DirectRequest<'_>,
+    inode: &'a Inode,
+) -> Result<crate::kapi::vfs::inode::InodeLockGuard<'a>> {
+    if req.nowait() {
+        inode.try_lock_exclusive().ok_or(EAGAIN)
+    } else {
+        Ok(inode.lock_exclusive())
+    }
 }
 
 /// `fsync`: the data, the inode, and every metadata block (bitmaps, directory

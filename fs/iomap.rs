@@ -33,9 +33,6 @@ fn bytes(blocks: u64) -> u64 {
 
 /// `iomap_begin`: what `pos` maps to, allocating a hole for a write.
 pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: IomapFlags) -> Result<Mapping> {
-    if flags.direct() {
-        return Err(EINVAL);
-    }
     let fb = pos >> BLOCK_SHIFT;
     if fb >= MAX_FILE_BLOCKS {
         return Err(EFBIG);
@@ -110,7 +107,7 @@ fn allocate(
 /// and that lie past the end of the file.
 pub(crate) fn end(
     inode: &Inode,
-    _pos: u64,
+    pos: u64,
     _length: u64,
     written: u64,
     flags: IomapFlags,
@@ -128,7 +125,14 @@ pub(crate) fn end(
     };
     // The caller holds the inode lock, so the size cannot change under us, and
     // no page past it can be faulted in.
-    let eof_block = inode.size().div_ceil(BLOCK);
+    // A direct write updates the size only when it completes: what it wrote
+    // counts as inside the file already.
+    let eof = if flags.direct() {
+        inode.size().max(pos.saturating_add(written))
+    } else {
+        inode.size()
+    };
+    let eof_block = eof.div_ceil(BLOCK);
     let map_end = m.offset.saturating_add(m.length) >> BLOCK_SHIFT;
     if eof_block >= map_end || flags.fault() {
         return Ok(());

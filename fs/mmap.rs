@@ -1,16 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Page faults on mapped tsfs files. Both handlers take the inode's page cache
-//! lock in *add*: faults share it with each other, and exclude truncation (and,
-//! later, direct IO), which take it in *block*.
+//! lock in *add*: faults share it with each other, and exclude truncation and
+//! direct IO, which take it in *block*. A task that records holding the lock
+//! (locking/owners.rs) is not made to take it again.
 
 use crate::kapi::vfs::mmap::{FaultResult, VmFault};
-use crate::locking::State;
+use crate::locking::{owners, State};
 
 /// `fault`: finds the page in the cache or reads it in.
 pub(crate) fn fault(f: &VmFault<'_>) -> FaultResult {
-    let _add = f.inode().data().pagecache.lock(State::Add);
-    f.filemap_fault()
+    let lock = &f.inode().data().pagecache;
+    match owners::current_holds(lock) {
+        // This task's own direct IO holds *block*: waiting for *add* would wait for
+        // ourselves. The DIO path disables faults on its buffer, so this is a bug
+        // elsewhere: fail the access rather than hang.
+        Some(State::Block) => FaultResult::sigbus(),
+        // Already inside in *add* (nested): no second acquire behind a waiter.
+        Some(State::Add) => f.filemap_fault(),
+        None => {
+            let _add = lock.lock(State::Add);
+            f.filemap_fault()
+        }
+    }
 }
 
 /// `page_mkwrite`: a shared mapping's page is about to be written; its block is
@@ -19,6 +31,13 @@ pub(crate) fn fault(f: &VmFault<'_>) -> FaultResult {
 pub(crate) fn page_mkwrite(f: &VmFault<'_>) -> FaultResult {
     let _freeze = f.freeze_protect();
     f.update_file_time();
-    let _add = f.inode().data().pagecache.lock(State::Add);
-    f.iomap_page_mkwrite()
+    let lock = &f.inode().data().pagecache;
+    match owners::current_holds(lock) {
+        Some(State::Block) => FaultResult::sigbus(),
+        Some(State::Add) => f.iomap_page_mkwrite(),
+        None => {
+            let _add = lock.lock(State::Add);
+            f.iomap_page_mkwrite()
+        }
+    }
 }

@@ -13,6 +13,8 @@
 //! | `file.rs` | open, buffered write, fsync, setattr and truncate |
 //! | `iomap.rs` | mapping file ranges to blocks, allocating on write |
 //! | `mmap.rs` | page faults |
+//! | `dio.rs` | direct IO, with buffered fallback for self-mapped buffers |
+//! | `overlap.rs` | which part of a DIO buffer maps the range it transfers |
 //!
 //! Lock order, outermost first: a directory's or file's inode lock (`i_rwsem`,
 //! taken by the VFS), the inode's page cache `TwoStateLock` (faults: *add*;
@@ -23,6 +25,7 @@
 use kernel::{c_str, str::CStr};
 
 pub(crate) mod alloc;
+pub(crate) mod dio;
 pub(crate) mod dir;
 pub(crate) mod extents;
 pub(crate) mod file;

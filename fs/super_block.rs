@@ -8,23 +8,24 @@
 //! is written; unmount writes everything back and only then marks it clean, with
 //! exact free counts, which is what `fsck.tsfs` expects of a clean file system.
 
-use super::{alloc::Allocator, inode};
+use super::{alloc::Allocator, dio::DioStats, inode};
 use crate::format::{
     self, Geometry, SbError, BLOCK_SIZE, MAX_FILE_SIZE, MAX_NAME_LEN, ROOT_INO, STATE_CLEAN,
     STATE_DIRTY, TSFS_MAGIC,
 };
 use crate::kapi::{
     buffer::Buffer,
+    debugfs::OwnedDir,
     errno::euclean,
     mem::NoFsScope,
     vfs::{Inode, NewSuperBlock, StatFs, SuperBlock, SuperParams},
 };
 use kernel::{
-    new_mutex,
+    c_str, new_mutex,
     prelude::*,
     sync::{
         lock::{mutex::MutexBackend, Guard},
-        Mutex,
+        Arc, Mutex,
     },
     types::ARef,
 };
@@ -40,6 +41,9 @@ pub(crate) struct SbInfo {
     disk: format::SuperBlock,
     #[pin]
     alloc: Mutex<Allocator>,
+    /// Direct IO counters, shown in `/sys/kernel/debug/tsfs/<dev>/dio_stats`.
+    pub(crate) dio: Arc<DioStats>,
+    _debugfs: OwnedDir<DioStats>,
 }
 
 /// The allocator, locked, with file system reclaim kept out (tsfs's own inode
@@ -120,12 +124,17 @@ pub(crate) fn fill_super(new: &NewSuperBlock<'_>) -> Result<ARef<Inode>> {
         max_bytes: MAX_FILE_SIZE,
         uuid: disk.uuid,
     });
+    let dio = Arc::new(DioStats::default(), GFP_KERNEL)?;
+    let debugfs = OwnedDir::new_in_root(sb.id(), dio.clone());
+    debugfs.create_file(c_str!("dio_stats"), 0o444);
     let info = KBox::pin_init(
         pin_init!(SbInfo {
             geom,
             seed: disk.checksum_seed(),
             disk,
             alloc <- new_mutex!(alloc, "tsfs_alloc"),
+            dio,
+            _debugfs: debugfs,
         }),
         GFP_KERNEL,
     )?;

@@ -2,6 +2,7 @@
 
 //! debugfs directories.
 
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::{bindings, prelude::*, str::CStr, sync::Arc, uaccess::UserSlice};
 
 /// What a debugfs file shows when read and does when written.
@@ -53,7 +54,19 @@ unsafe impl Send for Dir {}
 // SAFETY: `&Dir` only hands out the pointer as a parent, which debugfs allows concurrently.
 unsafe impl Sync for Dir {}
 
+/// The module's own directory (`/sys/kernel/debug/tsfs`), for per-object
+/// directories below it; set while the module's [`Dir::new_module_root`] lives.
+static MODULE_ROOT: AtomicPtr<bindings::dentry> = AtomicPtr::new(core::ptr::null_mut());
+
 impl Dir {
+    /// Creates the module's directory `name` at the debugfs root; per-object
+    /// directories ([`OwnedDir::new_in_root`]) go below it while it lives.
+    pub(crate) fn new_module_root(name: &CStr) -> Self {
+        let dir = Dir::new(name, None);
+        MODULE_ROOT.store(dir.dentry, Ordering::Release);
+        dir
+    }
+
     /// Creates directory `name` under `parent`, or at the debugfs root.
     pub(crate) fn new(name: &CStr, parent: Option<&Dir>) -> Self {
         let parent = parent.map_or(core::ptr::null_mut(), |p| p.dentry);
@@ -102,19 +115,23 @@ impl Dir {
 ///
 /// Files of `dir` only point at `*data`; `dir` is dropped (removed, after waiting
 /// for running file operations) before `data`.
-#[allow(dead_code)] // First user: the per-mount DIO counters.
 pub(crate) struct OwnedDir<T: FileOps + Send> {
     // Declared first: dropped first.
     dir: Dir,
     data: Arc<T>,
 }
 
-#[allow(dead_code)]
 impl<T: FileOps + Send> OwnedDir<T> {
-    /// Creates directory `name` under `parent`, serving files from `data`.
-    pub(crate) fn new(name: &CStr, parent: Option<&Dir>, data: Arc<T>) -> Self {
+    /// Creates directory `name` under the module's directory, serving files from
+    /// `data`. Callers are objects (mounts) that cannot outlive the module.
+    pub(crate) fn new_in_root(name: &CStr, data: Arc<T>) -> Self {
+        let parent = MODULE_ROOT.load(Ordering::Acquire);
+        // SAFETY: `name` is NUL-terminated; `parent` is the module's directory, alive
+        // while the module is (it outlives every mount), or null (the debugfs root).
+        let dentry = unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), parent) };
+        // INVARIANT: a new directory (or an error pointer), files only from `data`.
         OwnedDir {
-            dir: Dir::new(name, parent),
+            dir: Dir { dentry },
             data,
         }
     }
@@ -199,6 +216,12 @@ unsafe extern "C" fn write<T: FileOps>(
 
 impl Drop for Dir {
     fn drop(&mut self) {
+        let _ = MODULE_ROOT.compare_exchange(
+            self.dentry,
+            core::ptr::null_mut(),
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
         // SAFETY: by the type invariant, `dentry` is ours to remove, or an error pointer
         // that `debugfs_remove` ignores.
         unsafe { bindings::debugfs_remove(self.dentry) };

@@ -336,3 +336,19 @@ struct address_space *tsfs_vma_mapping(const struct vm_area_struct *vma)
 {
 	return vma->vm_file ? vma->vm_file->f_mapping : NULL;
 }
+
+/* Direct IO requests. */
+bool tsfs_iocb_is_nowait(const struct kiocb *iocb)
+{
+	return iocb->ki_flags & IOCB_NOWAIT;
+}
+
+void tsfs_file_allow_direct(struct file *file)
+{
+	file->f_mode |= FMODE_CAN_ODIRECT | FMODE_NOWAIT;
+}
+
+bool tsfs_inode_trylock(struct inode *inode)
+{
+	return inode_trylock(inode);
+}

@@ -92,4 +92,9 @@ bool tsfs_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino,
 		   unsigned int type);
 bool tsfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
 
+bool tsfs_iocb_is_nowait(const struct kiocb *iocb);
+
+void tsfs_file_allow_direct(struct file *file);
+bool tsfs_inode_trylock(struct inode *inode);
+
 #endif

@@ -3,7 +3,7 @@
 //! The `iov_iter` of a read or write: what the DIO path needs to look at and steer
 //! its user buffer.
 
-use kernel::bindings;
+use kernel::{bindings, error::Error, prelude::*};
 
 // Only pointers cross: bindgen's structs with empty members (lock debugging off)
 // make the lint flag them, as it does in `kernel::bindings` itself.
@@ -57,6 +57,13 @@ impl IovIter<'_> {
     pub(crate) fn is_user(&self) -> bool {
         // SAFETY: `ptr` is valid (type invariant).
         unsafe { tsfs_user_backed_iter(self.ptr) }
+    }
+
+    /// The OR of every segment's address and length: its low bits say how aligned
+    /// the whole buffer is.
+    pub(crate) fn alignment(&self) -> usize {
+        // SAFETY: `ptr` is valid (type invariant).
+        unsafe { bindings::iov_iter_alignment(self.ptr) as usize }
     }
 
     /// Makes page faults on the buffer fail instead of being served (`nofault`);
@@ -128,5 +135,137 @@ impl IovIter<'_> {
             unsafe { bindings::iov_iter_advance(copy_ptr, len) };
         }
         n
+    }
+}
+
+/// Most pages pinned for one round of direct IO.
+pub(crate) const MAX_PIN_PAGES: usize = 256;
+
+impl IovIter<'_> {
+    /// Moves `n` bytes back (undoes part of a [`Self::pin`] that was not used).
+    pub(crate) fn revert(&mut self, n: usize) {
+        // SAFETY: `ptr` is valid and exclusively ours (type invariant); callers only
+        // revert bytes they advanced over.
+        unsafe { bindings::iov_iter_revert(self.ptr, n) }
+    }
+
+    /// Pins the user pages of the next `max` bytes (at most [`MAX_PIN_PAGES`]
+    /// pages), faulting them in as needed (unless `nofault` is set), and advances
+    /// past them. The IO then runs on the pinned pages, so it never needs the user's
+    /// address space (or its `mmap_lock`) again.
+    pub(crate) fn pin(&mut self, max: usize) -> Result<Pinned> {
+        let write_to_pages = {
+            // SAFETY: `ptr` is valid (type invariant).
+            let it = unsafe { &*self.ptr };
+            !it.data_source
+        };
+        let mut pages = KVec::new();
+        for _ in 0..MAX_PIN_PAGES {
+            pages.push(core::ptr::null_mut(), GFP_KERNEL)?;
+        }
+        let mut array = pages.as_mut_ptr();
+        let mut offset = 0usize;
+        // SAFETY: `ptr` is valid and exclusively ours; `array` has room for
+        // `MAX_PIN_PAGES` page pointers, which is what may be filled.
+        let n = unsafe {
+            bindings::iov_iter_extract_pages(
+                self.ptr,
+                &mut array,
+                max,
+                MAX_PIN_PAGES as _,
+                0,
+                &mut offset,
+            )
+        };
+        let len = usize::try_from(n).map_err(|_| Error::from_errno(n as i32))?;
+        let page = bindings::PAGE_SIZE;
+        let count = (offset + len).div_ceil(page);
+        if count > pages.len() {
+            return Err(EINVAL);
+        }
+        // SAFETY: shrinking only; the dropped elements are plain pointers.
+        unsafe { pages.set_len(count) };
+        let mut bvecs = KVec::with_capacity(count, GFP_KERNEL)?;
+        let mut left = len;
+        for (i, &p) in pages.iter().enumerate() {
+            let off = if i == 0 { offset } else { 0 };
+            let take = left.min(page - off);
+            bvecs.push(
+                bindings::bio_vec {
+                    bv_page: p,
+                    bv_len: take as u32,
+                    bv_offset: off as u32,
+                },
+                GFP_KERNEL,
+            )?;
+            left -= take;
+        }
+        // INVARIANT: `pages` are exactly the pinned pages, `bvecs` cover `len` bytes.
+        Ok(Pinned {
+            pages,
+            bvecs,
+            len,
+            write_to_pages,
+        })
+    }
+}
+
+/// User pages pinned for one round of direct IO; unpinned on drop (and marked dirty
+/// if the IO wrote into them).
+///
+/// # Invariants
+///
+/// `pages` holds exactly the pages pinned by `iov_iter_extract_pages`, and `bvecs`
+/// describe `len` bytes in them.
+pub(crate) struct Pinned {
+    pages: KVec<*mut bindings::page>,
+    bvecs: KVec<bindings::bio_vec>,
+    len: usize,
+    write_to_pages: bool,
+}
+
+impl Pinned {
+    /// Bytes pinned.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Calls `f` with a kernel iterator over the pinned bytes: the source of a write,
+    /// or the destination of a read.
+    pub(crate) fn with_iter<R>(&mut self, f: impl FnOnce(*mut bindings::iov_iter) -> R) -> R {
+        // SAFETY: all-zero is a valid starting point that `iov_iter_bvec` overwrites.
+        let mut it: bindings::iov_iter = unsafe { core::mem::zeroed() };
+        let dir = if self.write_to_pages {
+            bindings::ITER_DEST
+        } else {
+            bindings::ITER_SOURCE
+        };
+        // SAFETY: `bvecs` describe `len` bytes of pinned pages (type invariant) and
+        // outlive `it`, which lives only for this call.
+        unsafe {
+            bindings::iov_iter_bvec(
+                &mut it,
+                dir,
+                self.bvecs.as_ptr(),
+                self.bvecs.len() as _,
+                self.len,
+            )
+        };
+        f(&mut it)
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        let n = self.pages.len() as _;
+        // SAFETY: exactly these pages were pinned (type invariant); a read's
+        // destination pages were written by the IO, so they are dirtied first.
+        unsafe {
+            if self.write_to_pages {
+                bindings::unpin_user_pages_dirty_lock(self.pages.as_mut_ptr(), n, true)
+            } else {
+                bindings::unpin_user_pages(self.pages.as_mut_ptr(), n)
+            }
+        }
     }
 }

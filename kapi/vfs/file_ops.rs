@@ -4,7 +4,7 @@
 //! `address_space_operations` tables, and the requests their callbacks hand to
 //! tsfs (a buffered write, a size or attribute change, an fsync).
 
-use super::{dentry::Dentry, inode::Inode, iomap, mmap};
+use super::{dentry::Dentry, direct::DirectRequest, inode::Inode, iomap, mmap};
 use crate::fs::file;
 use core::{marker::PhantomData, ptr::addr_of_mut};
 use kernel::{bindings, ffi::c_int, prelude::*};
@@ -15,6 +15,7 @@ use kernel::{bindings, ffi::c_int, prelude::*};
 extern "C" {
     fn tsfs_file_inode(file: *const bindings::file) -> *mut bindings::inode;
     fn tsfs_generic_write_sync(iocb: *mut bindings::kiocb, count: isize) -> isize;
+    fn tsfs_file_allow_direct(file: *mut bindings::file);
 }
 
 pub(super) const FILE_INODE_OPS: bindings::inode_operations = {
@@ -28,7 +29,7 @@ pub(super) const FILE_OPS: bindings::file_operations = {
     // SAFETY: all-zero is a valid `file_operations` (no callbacks).
     let mut ops: bindings::file_operations = unsafe { core::mem::zeroed() };
     ops.llseek = Some(bindings::generic_file_llseek);
-    ops.read_iter = Some(bindings::generic_file_read_iter);
+    ops.read_iter = Some(read_iter);
     ops.write_iter = Some(write_iter);
     ops.mmap = Some(mmap::mmap);
     ops.open = Some(open);
@@ -95,11 +96,12 @@ unsafe extern "C" fn writepages(
 /// Called by the VFS when a tsfs file is opened.
 unsafe extern "C" fn open(inode: *mut bindings::inode, filp: *mut bindings::file) -> c_int {
     // SAFETY: the file is being opened on the live tsfs inode `inode`.
-    let direct = unsafe { (*filp).f_flags } & bindings::O_DIRECT != 0;
-    // SAFETY: as above.
-    if let Err(e) = file::open(unsafe { Inode::from_raw(inode) }, direct) {
+    if let Err(e) = file::open(unsafe { Inode::from_raw(inode) }) {
         return e.to_errno();
     }
+    // tsfs serves O_DIRECT (now or after `fcntl(F_SETFL)`) and RWF_NOWAIT.
+    // SAFETY: `filp` is the file being opened, not yet shared.
+    unsafe { tsfs_file_allow_direct(filp) };
     // SAFETY: as above.
     unsafe { bindings::generic_file_open(inode, filp) }
 }
@@ -124,25 +126,23 @@ impl<'a> WriteRequest<'a> {
         unsafe { Inode::from_raw(tsfs_file_inode((*self.iocb).ki_filp)) }
     }
 
-    /// Whether the file was opened for direct IO.
-    pub(crate) fn is_direct(&self) -> bool {
+    /// `RWF_NOWAIT`: must not block.
+    pub(crate) fn nowait(&self) -> bool {
         // SAFETY: `iocb` is live (type invariant).
-        let flags = unsafe { (*self.iocb).ki_flags };
-        flags as u32 & bindings::IOCB_DIRECT != 0
+        unsafe { super::direct::iocb_nowait(self.iocb) }
     }
 
     /// The VFS's checks (limits, `O_APPEND`); the bytes left to write, possibly 0.
     /// The caller holds the inode lock.
     pub(crate) fn checks(&mut self) -> Result<usize> {
         // SAFETY: `iocb` and `from` are live (type invariant).
-        let n = unsafe { bindings::generic_write_checks(self.iocb, self.from) };
-        usize::try_from(n).map_err(|_| Error::from_errno(n as c_int))
+        unsafe { write_checks(self.iocb, self.from) }
     }
 
     /// Drops set-id bits and updates the times, as a write must.
     pub(crate) fn file_modified(&mut self) -> Result {
         // SAFETY: `iocb` is live and its file open (type invariant).
-        kernel::error::to_result(unsafe { bindings::file_modified((*self.iocb).ki_filp) })
+        unsafe { file_modified(self.iocb) }
     }
 
     /// Copies the data into the page cache through iomap (which maps and allocates
@@ -165,11 +165,47 @@ impl<'a> WriteRequest<'a> {
     /// Syncs what was written if the file or the call asks for it (`O_SYNC`,
     /// `RWF_DSYNC`...); `written` if all is well.
     pub(crate) fn sync_written(&mut self, written: usize) -> Result<usize> {
-        let count = isize::try_from(written).map_err(|_| EINVAL)?;
         // SAFETY: `iocb` is live (type invariant); called without the inode lock.
-        let n = unsafe { tsfs_generic_write_sync(self.iocb, count) };
-        usize::try_from(n).map_err(|_| Error::from_errno(n as c_int))
+        unsafe { sync_written(self.iocb, written) }
     }
+}
+
+/// The VFS's write checks (limits, `O_APPEND`); the bytes left to write.
+///
+/// # Safety
+///
+/// `iocb` and `from` are the live arguments of a `write_iter` call; the caller
+/// holds the inode lock.
+pub(super) unsafe fn write_checks(
+    iocb: *mut bindings::kiocb,
+    from: *mut bindings::iov_iter,
+) -> Result<usize> {
+    // SAFETY: the caller's guarantee.
+    let n = unsafe { bindings::generic_write_checks(iocb, from) };
+    usize::try_from(n).map_err(|_| Error::from_errno(n as c_int))
+}
+
+/// Drops set-id bits and updates the times, as a write must.
+///
+/// # Safety
+///
+/// `iocb` is live and its file open.
+pub(super) unsafe fn file_modified(iocb: *mut bindings::kiocb) -> Result {
+    // SAFETY: the caller's guarantee.
+    kernel::error::to_result(unsafe { bindings::file_modified((*iocb).ki_filp) })
+}
+
+/// Syncs `written` bytes if the file or the call asks for it (`O_SYNC`,
+/// `RWF_DSYNC`...).
+///
+/// # Safety
+///
+/// `iocb` is live; the caller does not hold the inode lock.
+pub(super) unsafe fn sync_written(iocb: *mut bindings::kiocb, written: usize) -> Result<usize> {
+    let count = isize::try_from(written).map_err(|_| EINVAL)?;
+    // SAFETY: the caller's guarantee.
+    let n = unsafe { tsfs_generic_write_sync(iocb, count) };
+    usize::try_from(n).map_err(|_| Error::from_errno(n as c_int))
 }
 
 /// # Safety
@@ -179,6 +215,15 @@ unsafe extern "C" fn write_iter(
     iocb: *mut bindings::kiocb,
     from: *mut bindings::iov_iter,
 ) -> isize {
+    // SAFETY: `iocb` is the live request of this call.
+    if unsafe { (*iocb).ki_flags } as u32 & bindings::IOCB_DIRECT != 0 {
+        // SAFETY: the live arguments of a direct `write_iter` on a tsfs file.
+        let mut req = unsafe { DirectRequest::new(iocb, from, true) };
+        return match file::write_direct(&mut req) {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        };
+    }
     // INVARIANT: the arguments are live for this call.
     let mut req = WriteRequest {
         iocb,
@@ -186,6 +231,24 @@ unsafe extern "C" fn write_iter(
         _life: PhantomData,
     };
     match file::write_iter(&mut req) {
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS with a read request on an open tsfs regular file.
+unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
+    // SAFETY: `iocb` is the live request of this call.
+    if unsafe { (*iocb).ki_flags } as u32 & bindings::IOCB_DIRECT == 0 {
+        // SAFETY: the live arguments of a buffered read on a tsfs file, whose page
+        // cache tsfs's address space operations fill.
+        return unsafe { bindings::generic_file_read_iter(iocb, to) };
+    }
+    // SAFETY: the live arguments of a direct `read_iter` on a tsfs file.
+    let mut req = unsafe { DirectRequest::new(iocb, to, false) };
+    match file::read_direct(&mut req) {
         Ok(n) => n as isize,
         Err(e) => e.to_errno() as isize,
     }

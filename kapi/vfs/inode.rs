@@ -32,6 +32,7 @@ extern "C" {
     fn tsfs_mark_inode_dirty(inode: *mut bindings::inode);
     fn tsfs_inode_lock(inode: *mut bindings::inode);
     fn tsfs_inode_unlock(inode: *mut bindings::inode);
+    fn tsfs_inode_trylock(inode: *mut bindings::inode) -> bool;
     fn tsfs_filemap_invalidate_lock(mapping: *mut bindings::address_space);
     fn tsfs_filemap_invalidate_unlock(mapping: *mut bindings::address_space);
 }
@@ -325,9 +326,47 @@ impl Inode {
         unsafe { tsfs_mark_inode_dirty(self.as_ptr()) };
     }
 
-    fn mapping(&self) -> *mut bindings::address_space {
+    /// The page cache of this inode.
+    pub(crate) fn mapping(&self) -> *mut bindings::address_space {
         // SAFETY: `i_mapping` is set when the inode is set up and never changes.
         unsafe { (*self.as_ptr()).i_mapping }
+    }
+
+    /// Writes back `len` bytes at `start` and drops them from the page cache (also
+    /// unmapping them), as after a direct write served by buffered IO.
+    pub(crate) fn write_back_and_drop(&self, start: u64, len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = start.saturating_add(len - 1);
+        let (s, e) = (
+            i64::try_from(start).map_err(|_| EINVAL)?,
+            i64::try_from(end).map_err(|_| EINVAL)?,
+        );
+        // SAFETY: the mapping lives with the inode (type invariant); may sleep.
+        kernel::error::to_result(unsafe {
+            bindings::filemap_write_and_wait_range(self.mapping(), s, e)
+        })?;
+        let shift = bindings::PAGE_SHIFT;
+        // SAFETY: as above. A page that cannot be dropped (busy) stays, coherent.
+        let _ = unsafe {
+            bindings::invalidate_inode_pages2_range(
+                self.mapping(),
+                (start >> shift) as _,
+                (end >> shift) as _,
+            )
+        };
+        Ok(())
+    }
+
+    /// Takes the inode lock (`i_rwsem`) exclusively if that needs no waiting.
+    pub(crate) fn try_lock_exclusive(&self) -> Option<InodeLockGuard<'_>> {
+        // SAFETY: the inode is live (type invariant).
+        if !unsafe { tsfs_inode_trylock(self.as_ptr()) } {
+            return None;
+        }
+        // INVARIANT: the lock is now held.
+        Some(InodeLockGuard { inode: self })
     }
 
     /// Takes the inode lock (`i_rwsem`) exclusively.

@@ -46,6 +46,14 @@ pub(super) unsafe extern "C" fn mmap(
 #[derive(Clone, Copy)]
 pub(crate) struct FaultResult(bindings::vm_fault_t);
 
+impl FaultResult {
+    /// `VM_FAULT_SIGBUS`: the access fails (the user gets SIGBUS, a kernel copy
+    /// gets a short count).
+    pub(crate) fn sigbus() -> Self {
+        FaultResult(bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t)
+    }
+}
+
 /// A page fault on a mapping of a tsfs file.
 ///
 /// # Invariants

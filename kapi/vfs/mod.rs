@@ -6,6 +6,7 @@
 
 pub(crate) mod dentry;
 pub(crate) mod dir_ops;
+pub(crate) mod direct;
 pub(crate) mod file_ops;
 pub(crate) mod fs_context;
 pub(crate) mod inode;
