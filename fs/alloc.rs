@@ -8,7 +8,7 @@
 //! into the super block, which is exact only when the file system is clean.
 
 use crate::format::{find_clear_bit, set_bit, test_bit, Geometry, BLOCK_BYTES, ROOT_INO};
-use crate::kapi::{buffer::Buffer, errno::euclean, vfs::SuperBlock};
+use crate::kapi::{buffer::Buffer, errno::euclean, time::cond_resched, vfs::SuperBlock};
 use kernel::prelude::*;
 
 /// Most blocks handed out by one allocation.
@@ -31,8 +31,33 @@ impl Bitmap {
         for i in 0..blocks {
             let buf = Buffer::read(sb, first_block + i)?;
             buf.read_with(|data| bits.extend_from_slice(data, GFP_KERNEL))?;
+            cond_resched();
         }
         Ok(Bitmap { bits, first_block })
+    }
+
+    /// Clear bits in `from .. to`, whole bytes at a time where possible (a large
+    /// file system has millions of bits to count at mount).
+    fn clear_bits(&self, from: u64, to: u64) -> u64 {
+        let mut count = 0;
+        let mut bit = from;
+        while bit < to {
+            let byte = usize::try_from(bit / 8).ok().and_then(|i| self.bits.get(i));
+            let Some(&byte) = byte else {
+                break;
+            };
+            if bit % 8 == 0 && to - bit >= 8 {
+                count += u64::from(byte.count_zeros());
+                bit += 8;
+                if bit % (8 << 20) == 0 {
+                    cond_resched();
+                }
+            } else {
+                count += u64::from(byte & (1 << (bit % 8)) == 0);
+                bit += 1;
+            }
+        }
+        count
     }
 
     fn test(&self, bit: u64) -> bool {
@@ -92,11 +117,11 @@ impl Allocator {
         let block_bits = geom.block_bitmap_blocks * crate::format::BITS_PER_BLOCK;
         let inode_bits = geom.inode_bitmap_blocks * crate::format::BITS_PER_BLOCK;
         let inode_count = u64::from(geom.inode_count);
-        let reserved_ok = (0..geom.first_data_block).all(|b| blocks.test(b))
-            && (geom.total_blocks..block_bits).all(|b| blocks.test(b))
+        let reserved_ok = blocks.clear_bits(0, geom.first_data_block) == 0
+            && blocks.clear_bits(geom.total_blocks, block_bits) == 0
             && inodes.test(0)
             && inodes.test(ROOT_INO.into())
-            && (inode_count..inode_bits).all(|i| inodes.test(i));
+            && inodes.clear_bits(inode_count, inode_bits) == 0;
         if !reserved_ok {
             pr_err!(
                 "{}: bitmaps corrupt: metadata blocks, the root inode or padding marked free\n",
@@ -104,16 +129,14 @@ impl Allocator {
             );
             return Err(euclean());
         }
-        let free_blocks = (geom.first_data_block..geom.total_blocks)
-            .filter(|&b| !blocks.test(b))
-            .count();
-        let free_inodes = (1..inode_count).filter(|&i| !inodes.test(i)).count();
+        let free_blocks = blocks.clear_bits(geom.first_data_block, geom.total_blocks);
+        let free_inodes = inodes.clear_bits(1, inode_count);
         Ok(Allocator {
             geom: *geom,
             blocks,
             inodes,
-            free_blocks: free_blocks as u64,
-            free_inodes: free_inodes as u64,
+            free_blocks,
+            free_inodes,
             next_generation,
             cursor: geom.first_data_block,
         })

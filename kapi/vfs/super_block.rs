@@ -104,7 +104,8 @@ impl SuperBlock {
     }
 
     /// Writes zeros to `count` blocks of `block_bytes` bytes from block `start`,
-    /// and waits.
+    /// and waits. (Its bios are allocated with `GFP_KERNEL`; tsfs calls this under
+    /// its own locks only inside a `NoFsScope`, which makes that `GFP_NOFS`.)
     pub(crate) fn zero_blocks(&self, start: u64, count: u64, block_bytes: u32) -> Result {
         let sectors_per_block = u64::from(block_bytes >> bindings::SECTOR_SHIFT);
         let sector = start.checked_mul(sectors_per_block).ok_or(EINVAL)?;

@@ -8,6 +8,14 @@
 //! `tsfs-workload verify --dir DIR --state FILE`: checks that DIR holds exactly
 //! the files FILE describes, with those contents (after a remount, say).
 //!
+//! `tsfs-workload race --dir DIR --seconds S`: threads racing on the same two
+//! files: buffered writes, truncates (never below 64 KiB), writes and reads
+//! through shared mappings of the first 64 KiB (so they never fault past the
+//! end), reads, fsyncs. Page faults and truncation meet on the inode's page
+//! cache lock in its two states. Contents cannot be predicted; a file whose
+//! first 64 KiB is only ever written through the mapping and with one pattern
+//! per byte is checked at the end.
+//!
 //! Both print their figures; the exit status is 0 only if every check passed.
 
 use std::collections::BTreeMap;
@@ -55,6 +63,15 @@ enum Cmd {
         dir: PathBuf,
         #[arg(long)]
         state: PathBuf,
+    },
+    /// Race threads on the same files.
+    Race {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -583,6 +600,122 @@ fn verify(root: &Path, state: &Path) -> io::Result<bool> {
     Ok(ok)
 }
 
+/// The part of the raced files that mappings write: never truncated away.
+const RACE_MAPPED: u64 = 64 * 1024;
+/// Largest size the racing truncates and writes reach.
+const RACE_MAX: u64 = 1024 * 1024;
+
+#[derive(Default)]
+struct RaceCounts {
+    ops: u64,
+    errors: u64,
+}
+
+/// One racing thread: `role` picks what it does to `files`.
+fn race_thread(
+    role: usize,
+    files: &[PathBuf],
+    deadline: Instant,
+    seed: u64,
+) -> io::Result<RaceCounts> {
+    let mut rng = Rng::new(seed);
+    let mut counts = RaceCounts::default();
+    let handles = files
+        .iter()
+        .map(|p| OpenOptions::new().read(true).write(true).open(p))
+        .collect::<io::Result<Vec<File>>>()?;
+    while Instant::now() < deadline {
+        // File 0 takes everything; file 1 is written in its first 64 KiB only
+        // through its mapping, so that part can be checked at the end.
+        let i = rng.below(handles.len() as u64) as usize;
+        let f = &handles[i];
+        let result = match role {
+            0 if i == 0 => {
+                let len = rng.len(65536);
+                let pos = rng.below(RACE_MAX - len);
+                let mut buf = vec![0u8; len as usize];
+                rng.fill(&mut buf);
+                f.write_all_at(&buf, pos)
+            }
+            0 | 1 => f.set_len(RACE_MAPPED + rng.below(RACE_MAX - RACE_MAPPED)),
+            2 | 3 => Mapping::new(f, RACE_MAPPED as usize).and_then(|mut map| {
+                let len = rng.len(8192) as usize;
+                let pos = rng.below(RACE_MAPPED - len as u64) as usize;
+                // File 1's bytes at `pos` only ever hold `pos as u8` or 0.
+                for (k, b) in map.bytes()[pos..pos + len].iter_mut().enumerate() {
+                    *b = if i == 1 {
+                        (pos + k) as u8
+                    } else {
+                        rng.next() as u8
+                    };
+                }
+                if rng.below(4) == 0 {
+                    map.msync()
+                } else {
+                    Ok(())
+                }
+            }),
+            _ => {
+                let mut buf = vec![0u8; rng.len(65536) as usize];
+                let pos = rng.below(RACE_MAX);
+                let r = f.read_at(&mut buf, pos).map(|_| ());
+                if rng.below(16) == 0 {
+                    f.sync_all()
+                } else {
+                    r
+                }
+            }
+        };
+        counts.ops += 1;
+        if let Err(e) = result {
+            eprintln!("race: thread {role}: {e}");
+            counts.errors += 1;
+        }
+    }
+    Ok(counts)
+}
+
+fn race(dir: &Path, seconds: u64, seed: u64) -> io::Result<bool> {
+    let files: Vec<PathBuf> = (0..2).map(|i| dir.join(format!("race{i}"))).collect();
+    for p in &files {
+        File::create(p)?.set_len(RACE_MAPPED)?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let results: Vec<io::Result<RaceCounts>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..5)
+            .map(|role| {
+                let files = &files;
+                s.spawn(move || race_thread(role, files, deadline, seed * 100 + role as u64))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("thread panicked")))
+            })
+            .collect()
+    });
+    let mut total = RaceCounts::default();
+    for r in results {
+        let c = r?;
+        total.ops += c.ops;
+        total.errors += c.errors;
+    }
+    let mut head = vec![0u8; RACE_MAPPED as usize];
+    File::open(&files[1])?.read_exact(&mut head)?;
+    let bad = head
+        .iter()
+        .enumerate()
+        .filter(|&(k, &b)| b != 0 && b != k as u8)
+        .count();
+    println!(
+        "race: 5 threads on 2 files for {seconds} s: {} ops, {} errors; mapped-only region: {} bad bytes",
+        total.ops, total.errors, bad
+    );
+    Ok(total.errors == 0 && bad == 0)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match &args.cmd {
@@ -596,6 +729,7 @@ fn main() -> ExitCode {
             seed,
         } => run(dir, *seconds, state, *threads, *files, *max_size, *seed),
         Cmd::Verify { dir, state } => verify(dir, state),
+        Cmd::Race { dir, seconds, seed } => race(dir, *seconds, *seed),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

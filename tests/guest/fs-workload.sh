@@ -3,7 +3,8 @@
 # mappings, fsyncs, renames across directories, unlink and re-create, cache
 # drops, every file checked through a second descriptor as it goes. Then every
 # file must read back right after a remount, and fsck.tsfs must find the image
-# clean before and after.
+# clean before and after. Last, five threads race on two files (tsfs-workload
+# race): page faults (the page cache lock in *add*) against truncates (*block*).
 . "$TSFS_ROOT/tests/guest/lib.sh"
 
 DEV=$SCRATCH_DEV
@@ -23,7 +24,12 @@ check "fsck.tsfs -n: clean after the workload" fsck.tsfs -n -v "$DEV"
 check "mount again" mount -t tsfs "$DEV" "$M"
 check "every file reads back right after the remount" "$WORKLOAD" verify --dir "$M/w" --state /tmp/state
 check "... and after dropping the caches" sh -c "echo 3 > /proc/sys/vm/drop_caches && $WORKLOAD verify --dir $M/w --state /tmp/state"
-check "remove everything" rm -rf "$M/w"
+check "20 s of threads racing on two files (faults against truncates)" \
+    "$WORKLOAD" race --dir "$M" --seconds 20
+check "unmount after the race" umount "$M"
+check "fsck.tsfs -n: clean after the race" fsck.tsfs -n "$DEV"
+check "mount again" mount -t tsfs "$DEV" "$M"
+check "remove everything" rm -rf "$M/w" "$M/race0" "$M/race1"
 check "unmount" umount "$M"
 check "fsck.tsfs -n: clean and empty after removal" sh -c "fsck.tsfs -n -v $DEV | grep ', 1/'"
 check "rmmod tsfs" rmmod tsfs
