@@ -44,6 +44,7 @@ impl kernel::Module for Tsfs {
         debugfs.create_file(c_str!("bench"), 0o200, &BenchControl);
         debugfs.create_file(c_str!("lock_stats"), 0o400, &LockStatsFile);
         debugfs.create_file(c_str!("dio_overlap_detect"), 0o600, &OverlapDetectKnob);
+        debugfs.create_file(c_str!("inode_lock_gate"), 0o600, &InodeGateKnob);
         let fs_type = kapi::fs_type::Registration::new(fs::NAME, module)?;
         pr_info!("loaded (on-disk format magic {:#x})\n", format::TSFS_MAGIC);
         Ok(Tsfs {
@@ -111,6 +112,31 @@ impl kapi::debugfs::FileOps for OverlapDetectKnob {
             _ => return Err(EINVAL),
         };
         fs::dio::DETECT_OVERLAP.store(on, core::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// `/sys/kernel/debug/tsfs/inode_lock_gate`: `on` (default), `deadline` or `off`,
+/// the gate mode of inode page cache locks created from now on (for benchmarks).
+struct InodeGateKnob;
+
+impl kapi::debugfs::FileOps for InodeGateKnob {
+    fn show(&self, out: &mut kapi::debugfs::TextBuf) -> Result {
+        use core::fmt::Write;
+        let names = ["on", "deadline", "off"];
+        let mode = fs::inode::INODE_GATE_MODE.load(core::sync::atomic::Ordering::Relaxed);
+        let name = names.get(usize::from(mode)).copied().unwrap_or("on");
+        writeln!(out, "{}", name).map_err(|_| ENOMEM)
+    }
+
+    fn store(&self, input: &[u8]) -> Result {
+        let mode = match trim(input) {
+            b"on" => 0,
+            b"deadline" => 1,
+            b"off" => 2,
+            _ => return Err(EINVAL),
+        };
+        fs::inode::INODE_GATE_MODE.store(mode, core::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ use crate::kapi::{
     vfs::{Idmap, Iget, Inode, InodeKind, NewInode, SuperBlock, Timespec},
 };
 use crate::locking::{GateMode, TwoStateLock};
+use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use kernel::{
     new_mutex,
     prelude::*,
@@ -24,6 +25,19 @@ use kernel::{
     },
     types::ARef,
 };
+
+/// The gate mode of inodes created from now on (0 on, 1 deadline 10 ms, 2 off):
+/// `/sys/kernel/debug/tsfs/inode_lock_gate`, for benchmarks comparing them. On is
+/// the default and the only mode meant for use.
+pub(crate) static INODE_GATE_MODE: AtomicU8 = AtomicU8::new(0);
+
+fn inode_gate_mode() -> GateMode {
+    match INODE_GATE_MODE.load(Relaxed) {
+        1 => GateMode::Deadline,
+        2 => GateMode::Off,
+        _ => GateMode::On,
+    }
+}
 
 /// What tsfs keeps about an inode besides the VFS inode's own fields.
 pub(crate) struct InodeMeta {
@@ -73,7 +87,7 @@ impl InodeData {
     /// The state of a fresh in-memory inode; loading or creating fills it in.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            pagecache <- crate::new_two_state_lock!(GateMode::On, 0, "tsfs_inode_pagecache"),
+            pagecache <- crate::new_two_state_lock!(inode_gate_mode(), 10, "tsfs_inode_pagecache"),
             meta <- new_mutex!(
                 InodeMeta { extents: ExtentList::new(), overflow: 0, parent: 0 },
                 "tsfs_inode_meta"
