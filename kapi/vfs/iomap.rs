@@ -52,7 +52,7 @@ impl IomapFlags {
         self.0 & bindings::IOMAP_ZERO != 0
     }
 
-    /// Direct IO (not supported yet).
+    /// A direct IO mapping request.
     pub(crate) fn direct(self) -> bool {
         self.0 & bindings::IOMAP_DIRECT != 0
     }
