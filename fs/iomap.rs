@@ -31,6 +31,19 @@ fn bytes(blocks: u64) -> u64 {
     blocks.saturating_mul(BLOCK)
 }
 
+/// The mapping of `blocks` blocks from file block `fb`, already on disk at
+/// `disk_block`.
+fn existing(fb: u64, disk_block: u64, blocks: u64) -> Mapping {
+    Mapping {
+        offset: bytes(fb),
+        length: bytes(blocks),
+        extent: Kind::Mapped {
+            addr: bytes(disk_block),
+            new: false,
+        },
+    }
+}
+
 /// `iomap_begin`: what `pos` maps to, allocating a hole for a write.
 pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: IomapFlags) -> Result<Mapping> {
     let fb = pos >> BLOCK_SHIFT;
@@ -41,14 +54,7 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: IomapFlags) -> 
     let info = sb.info()?;
     let mut meta = inode.data().meta();
     match meta.extents.map(fb) {
-        Map::Mapped { disk_block, blocks } => Ok(Mapping {
-            offset: bytes(fb),
-            length: bytes(blocks),
-            extent: Kind::Mapped {
-                addr: bytes(disk_block),
-                new: false,
-            },
-        }),
+        Map::Mapped { disk_block, blocks } => Ok(existing(fb, disk_block, blocks)),
         Map::Hole { blocks } if !flags.write() || flags.zeroing() => Ok(Mapping {
             offset: bytes(fb),
             length: bytes(blocks.max(1)),
@@ -154,14 +160,7 @@ pub(crate) fn map_for_writeback(inode: &Inode, offset: u64) -> Result<Mapping> {
     let fb = offset >> BLOCK_SHIFT;
     let meta = inode.data().meta();
     match meta.extents.map(fb) {
-        Map::Mapped { disk_block, blocks } => Ok(Mapping {
-            offset: bytes(fb),
-            length: bytes(blocks),
-            extent: Kind::Mapped {
-                addr: bytes(disk_block),
-                new: false,
-            },
-        }),
+        Map::Mapped { disk_block, blocks } => Ok(existing(fb, disk_block, blocks)),
         Map::Hole { .. } => {
             pr_err!(
                 "{}: inode {}: dirty page over a hole at block {}\n",

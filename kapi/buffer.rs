@@ -132,10 +132,9 @@ impl LockedBuffer<'_> {
             let bh = self.buf.bh.as_ptr();
             ((*bh).b_data, (*bh).b_size)
         };
-        // SAFETY: `b_data` points to `b_size` bytes that live as long as the buffer
-        // (`Buffer` invariant); the buffer lock is held (type invariant), so no one
-        // else reads or writes them meanwhile: tsfs touches them only under the lock,
-        // and write-back holds the lock while it reads them.
+        // SAFETY: `b_data` holds `b_size` bytes living as long as the buffer (`Buffer`
+        // invariant); we hold the buffer lock (type invariant), under which alone tsfs
+        // and write-back access them, so nothing else touches them meanwhile.
         unsafe { core::slice::from_raw_parts(data.cast::<u8>(), size) }
     }
 

@@ -92,9 +92,8 @@ impl Dir {
     unsafe fn create_file_raw<T: FileOps>(&self, name: &CStr, mode: u16, data: *const T) {
         let data = data.cast_mut().cast::<kernel::ffi::c_void>();
         // SAFETY: `name` is NUL-terminated; `self.dentry` is a directory or an error
-        // pointer (type invariant), which debugfs accepts; `data` outlives the file
-        // (caller's guarantee) and is only used as `&T` by the callbacks of
-        // `Fops::<T>::FOPS`, which is static.
+        // pointer (type invariant), both fine for debugfs; `data` outlives the file
+        // (caller's guarantee) and is used only as `&T` by the static `Fops::<T>`.
         unsafe {
             bindings::debugfs_create_file(
                 name.as_char_ptr(),

@@ -16,3 +16,4 @@ pub mod lock_model;
 pub mod lock_state;
 pub mod logcheck;
 pub mod mkfs;
+pub mod rng;

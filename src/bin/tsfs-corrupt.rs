@@ -34,6 +34,7 @@ use tsfs::format::{
     INODE_SIZE, ROOT_INO,
 };
 use tsfs::image::Image;
+use tsfs::rng::Rng;
 
 /// Write damaged copies of a tsfs image.
 #[derive(Parser, Debug)]
@@ -78,28 +79,6 @@ enum Cmd {
         #[arg(long, default_value_t = 200)]
         count: u64,
     },
-}
-
-/// xorshift64*: small, deterministic, good enough to pick bytes.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
 }
 
 /// Byte ranges of each kind of metadata in the image.

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use tsfs::rng::Rng;
 
 #[derive(Parser, Debug)]
 #[command(name = "tsfs-workload")]
@@ -73,44 +74,6 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-}
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-    /// A length from 1 to `max`, mostly small.
-    fn len(&mut self, max: u64) -> u64 {
-        let cap = match self.below(4) {
-            0 => 512,
-            1 => 8192,
-            2 => 65536,
-            _ => max,
-        };
-        1 + self.below(cap.min(max).max(1))
-    }
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
 }
 
 /// One file as the workload expects it to be.
