@@ -400,6 +400,13 @@ impl Image {
         self.dev.sync()
     }
 
+    /// Marks the file system cleanly unmounted, then [`Image::flush`]es (so
+    /// the free counts it then claims are exact).
+    pub fn mark_clean(&mut self) -> io::Result<()> {
+        self.sb.state = Le32::new(format::STATE_CLEAN);
+        self.flush()
+    }
+
     /// Writes `sb` into block 0 exactly as given (tests use it to corrupt).
     pub fn write_superblock_raw(&self, sb: &SuperBlock) -> io::Result<()> {
         let mut block = self.dev.read_block(0)?;

@@ -184,8 +184,11 @@ fn extent_beyond_end_of_file() {
     assert_fsck_finds(
         &img.path,
         &[
-            &format!("inode {}: 15 extent(s) lie beyond end of file", s.sparse),
-            "file block 10",
+            &format!(
+                "inode {}: 15 block(s) mapped past end of file (size 40960)",
+                s.sparse
+            ),
+            "from file block 10",
         ],
     );
 }
@@ -256,4 +259,26 @@ fn directory_entry_with_wrong_file_type() {
             &format!("inode {} has type 8", s.c),
         ],
     );
+}
+
+#[test]
+fn block_shared_inside_an_extent() {
+    let (img, s) = sample("sharedmid");
+    let mut image = open(&img);
+    // /b's one block moved onto the middle block of /a's three-block extent:
+    // every block of an extent is checked, not only its start.
+    let middle = first_block(&image, s.a) + 1;
+    let own = first_block(&image, s.b);
+    edit_inode(&image, s.b, |i| i.extents[0].disk_block = Le64::new(middle));
+    image.set_block_in_use(own, false);
+    image.flush().unwrap();
+    let finds = format!(
+        "block {middle} used by both inode {} and inode {}",
+        s.a, s.b
+    );
+    assert_fsck_finds(&img.path, &[&finds]);
+    // No repair is safe (which file's data is it?): -y leaves it.
+    let (code, text) = common::run(common::FSCK, &["-y"], &img.path);
+    assert_eq!(code, 4, "{text}");
+    assert!(text.contains(&finds), "{text}");
 }

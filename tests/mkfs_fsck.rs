@@ -88,9 +88,13 @@ fn fsck_exit_codes_for_usage_and_operational_errors() {
         let (code, text) = run(FSCK, flags, &img.path);
         assert_eq!(code, 0, "{flags:?}: {text}");
     }
+    for flags in [&["-n", "-y"][..], &["-n", "-p"], &["-y", "-a"]] {
+        let (code, text) = run(FSCK, flags, &img.path);
+        assert_eq!(code, 16, "{flags:?} are exclusive: {text}");
+    }
     let (code, text) = run(FSCK, &["--help"], &img.path);
     assert_eq!(code, 0);
-    assert!(text.contains("only checks"), "{text}");
+    assert!(text.contains("repair it with -y or -p"), "{text}");
 }
 
 #[test]

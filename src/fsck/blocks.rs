@@ -1,6 +1,6 @@
 //! fsck pass 2: who owns each block, against the block bitmap.
 
-use super::{block_range, Fsck};
+use super::{block_range, Fix, Fsck};
 use crate::format::{set_bit, test_bit};
 use crate::image::padded_bitmap;
 
@@ -69,9 +69,10 @@ fn report_shared(f: &mut Fsck<'_>, runs: &[Run]) {
 }
 
 /// Reports, as ranges, blocks in use but marked free and blocks marked in use
-/// that nothing uses.
+/// that nothing uses. Marking used blocks is always safe; freeing leaked ones
+/// only when every in-use inode's blocks are known.
 fn compare_bitmaps(f: &mut Fsck<'_>, expected: &[u8]) {
-    let mut lines = Vec::new();
+    let mut problems = Vec::new();
     let mut run: Option<(u64, bool)> = None; // start of a mismatch run, and whether it is a leak
     for block in 0..=f.geom.total_blocks {
         let mismatch = (block < f.geom.total_blocks)
@@ -85,10 +86,18 @@ fn compare_bitmaps(f: &mut Fsck<'_>, expected: &[u8]) {
             (Some((_, leak)), Some(now)) if leak == now => continue,
             (Some((start, leak)), _) => {
                 let what = block_range(start, block);
-                lines.push(if leak {
-                    format!("block bitmap: {what} marked in use but not used by anything (leaked)")
+                problems.push(if leak {
+                    (
+                        format!(
+                            "block bitmap: {what} marked in use but not used by anything (leaked)"
+                        ),
+                        (!f.incomplete).then_some(Fix::FreeBlocks { start, end: block }),
+                    )
                 } else {
-                    format!("block bitmap: {what} in use but marked free")
+                    (
+                        format!("block bitmap: {what} in use but marked free"),
+                        Some(Fix::UseBlocks { start, end: block }),
+                    )
                 });
                 run = None;
             }
@@ -98,7 +107,5 @@ fn compare_bitmaps(f: &mut Fsck<'_>, expected: &[u8]) {
             run = Some((block, leak));
         }
     }
-    for line in lines {
-        f.error(line);
-    }
+    f.report_all(problems);
 }

@@ -1,8 +1,8 @@
-//! fsck pass 1: every inode whose bitmap bit is set, and its extents.
+//! fsck pass 1: every inode whose bitmap bit is set, its extents and its size.
 
 use std::io;
 
-use super::{block_range, Fsck, InodeInfo};
+use super::{block_range, Fix, Fsck, InodeInfo};
 use crate::format::{
     check_extent, check_extent_block, extent_block_entries, test_bit, Extent, ExtentError, Inode,
     BLOCK_SIZE, INLINE_EXTENTS, INODES_PER_BLOCK, INODE_SIZE, MAX_FILE_SIZE, S_IFDIR, S_IFLNK,
@@ -28,6 +28,7 @@ pub(super) fn scan(f: &mut Fsck<'_>) -> io::Result<()> {
                 None => {
                     f.error(format!("inode {ino}: cannot decode"));
                     f.damaged.insert(ino);
+                    f.incomplete = true;
                 }
             }
         }
@@ -38,7 +39,10 @@ pub(super) fn scan(f: &mut Fsck<'_>) -> io::Result<()> {
 
 fn check_inode(f: &mut Fsck<'_>, ino: u32, inode: Inode) -> io::Result<()> {
     if inode == Inode::ZERO {
-        f.error(format!("inode {ino}: marked in use but its slot is empty"));
+        f.fixable(
+            format!("inode {ino}: marked in use but its slot is empty"),
+            Fix::FreeInodeBit { ino },
+        );
         f.damaged.insert(ino);
         return Ok(());
     }
@@ -49,6 +53,7 @@ fn check_inode(f: &mut Fsck<'_>, ino: u32, inode: Inode) -> io::Result<()> {
             "inode {ino}: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
         ));
         f.damaged.insert(ino);
+        f.incomplete = true;
         return Ok(());
     }
     let kind = inode.file_type();
@@ -58,11 +63,12 @@ fn check_inode(f: &mut Fsck<'_>, ino: u32, inode: Inode) -> io::Result<()> {
             inode.mode.get()
         ));
         f.damaged.insert(ino);
+        f.incomplete = true;
         return Ok(());
     }
-    if inode.nlink.get() == 0 {
-        f.error(format!("inode {ino}: in use but its link count is 0"));
-    }
+    // A link count of 0 is reported by the link count pass, which knows
+    // whether entries name the inode (then the count is wrong) or none do
+    // (an orphan).
     let (stored_extents, overflow, complete) = read_extents(f, ino, &inode)?;
     let stored_blocks: u64 = stored_extents
         .iter()
@@ -76,7 +82,12 @@ fn check_inode(f: &mut Fsck<'_>, ino: u32, inode: Inode) -> io::Result<()> {
         ));
     }
     let extents = good_extents(f, ino, &stored_extents);
-    check_size(f, ino, &inode, &extents);
+    // Only a file whose every extent is known may have its block map edited.
+    let known = complete && extents.len() == stored_extents.len();
+    if !known {
+        f.incomplete = true;
+    }
+    check_size(f, ino, &inode, &extents, known);
     if inode.is_dir() && inode.parent.get() >= f.geom.inode_count {
         f.error(format!(
             "inode {ino}: parent field {} is out of range",
@@ -106,6 +117,7 @@ fn read_extents(
         f.error(format!(
             "inode {ino}: inline extent count {count} is more than {INLINE_EXTENTS}"
         ));
+        f.incomplete = true;
     }
     let mut extents = inode.extents[..count.min(INLINE_EXTENTS)].to_vec();
     let block = inode.overflow_block.get();
@@ -171,7 +183,7 @@ fn good_extents(f: &mut Fsck<'_>, ino: u32, stored: &[Extent]) -> Vec<Extent> {
     good
 }
 
-fn check_size(f: &mut Fsck<'_>, ino: u32, inode: &Inode, extents: &[Extent]) {
+fn check_size(f: &mut Fsck<'_>, ino: u32, inode: &Inode, extents: &[Extent], known: bool) {
     let size = inode.size.get();
     let block = u64::from(BLOCK_SIZE);
     if size > MAX_FILE_SIZE {
@@ -181,28 +193,7 @@ fn check_size(f: &mut Fsck<'_>, ino: u32, inode: &Inode, extents: &[Extent]) {
         return;
     }
     if inode.is_dir() {
-        if size % block != 0 {
-            f.error(format!(
-                "inode {ino}: directory size {size} is not a whole number of blocks"
-            ));
-        }
-        // A directory maps every block of its size, with no holes.
-        let mut next = 0;
-        for e in extents {
-            if u64::from(e.file_block.get()) != next {
-                f.error(format!(
-                    "inode {ino}: directory has a hole at file block {next}"
-                ));
-                return;
-            }
-            next = e.file_end();
-        }
-        if next != size / block {
-            f.error(format!(
-                "inode {ino}: directory extents map {next} blocks, its size is {} blocks",
-                size / block
-            ));
-        }
+        check_directory_shape(f, ino, size, extents);
         return;
     }
     if inode.file_type() == S_IFLNK && !(1..block).contains(&size) {
@@ -210,16 +201,65 @@ fn check_size(f: &mut Fsck<'_>, ino: u32, inode: &Inode, extents: &[Extent]) {
             "inode {ino}: symbolic link size {size} is out of range"
         ));
     }
-    // Sparse past the last extent is fine; an extent wholly past EOF is not.
+    // Sparse past the last extent is fine; a block mapped past the one
+    // holding the last byte is not, whether its extent starts there or
+    // before (every block of every extent counts).
     let eof_block = size.div_ceil(block);
-    let mut beyond = extents
-        .iter()
-        .filter(|e| u64::from(e.file_block.get()) >= eof_block);
-    if let Some(first) = beyond.next() {
+    let past: u64 = extents.iter().map(|e| blocks_past(e, eof_block)).sum();
+    let Some(first) = extents.iter().find(|e| blocks_past(e, eof_block) > 0) else {
+        return;
+    };
+    let from = u64::from(first.file_block.get()).max(eof_block);
+    let line = format!(
+        "inode {ino}: {past} block(s) mapped past end of file (size {size}), from file block {from}"
+    );
+    if known {
+        f.fixable(
+            line,
+            Fix::UnmapFrom {
+                ino,
+                first: eof_block,
+            },
+        );
+    } else {
+        f.error(line);
+    }
+}
+
+/// Blocks of `e` at or after file block `eof_block`. (An extent flag that
+/// allows blocks past the end of file, such as preallocation kept past it,
+/// would be checked here.)
+fn blocks_past(e: &Extent, eof_block: u64) -> u64 {
+    e.file_end()
+        .saturating_sub(u64::from(e.file_block.get()).max(eof_block))
+}
+
+/// A directory maps every block of its size, with no holes. Otherwise some of
+/// its entries are not read, so what is derived from them is not trusted.
+fn check_directory_shape(f: &mut Fsck<'_>, ino: u32, size: u64, extents: &[Extent]) {
+    let block = u64::from(BLOCK_SIZE);
+    if size % block != 0 {
         f.error(format!(
-            "inode {ino}: {} extent(s) lie beyond end of file (size {size}), the first at file block {}",
-            1 + beyond.count(),
-            first.file_block.get()
+            "inode {ino}: directory size {size} is not a whole number of blocks"
         ));
+        f.incomplete = true;
+    }
+    let mut next = 0;
+    for e in extents {
+        if u64::from(e.file_block.get()) != next {
+            f.error(format!(
+                "inode {ino}: directory has a hole at file block {next}"
+            ));
+            f.incomplete = true;
+            return;
+        }
+        next = e.file_end();
+    }
+    if next != size / block {
+        f.error(format!(
+            "inode {ino}: directory extents map {next} blocks, its size is {} blocks",
+            size / block
+        ));
+        f.incomplete = true;
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use super::{Fsck, Report, Summary};
+use super::{Fix, Fsck, Report, Summary};
 use crate::device::Device;
 use crate::format::{
     test_bit, Geometry, SbError, SuperBlock, BITS_PER_BLOCK, BLOCK_SIZE, FORMAT_VERSION, ROOT_INO,
@@ -17,19 +17,19 @@ pub(super) fn read(
     report: &mut Report,
 ) -> io::Result<Option<(SuperBlock, Geometry)>> {
     if dev.len() < u64::from(BLOCK_SIZE) {
-        report.errors.push(format!(
+        report.error(format!(
             "super block: device is {} bytes, smaller than one block",
             dev.len()
         ));
         return Ok(None);
     }
     let Some(sb) = SuperBlock::from_bytes(&dev.read_block(0)?) else {
-        report.errors.push("super block: cannot decode".into());
+        report.error("super block: cannot decode".into());
         return Ok(None);
     };
     let result = match sb.validate(dev.len()) {
         Err(SbError::BadChecksum) => {
-            report.errors.push(format!(
+            report.error(format!(
                 "super block: {} (stored {:#010x}, computed {:#010x})",
                 SbError::BadChecksum.description(),
                 sb.checksum.get(),
@@ -44,7 +44,7 @@ pub(super) fn read(
     match result {
         Ok(geom) => Ok(Some((sb, geom))),
         Err(e) => {
-            report.errors.push(describe(&sb, e, dev.len()));
+            report.error(describe(&sb, e, dev.len()));
             Ok(None)
         }
     }
@@ -111,6 +111,7 @@ pub(super) fn check_free_counts(f: &mut Fsck<'_>) {
     let free_blocks = count_clear(&f.block_bitmap, 0, f.geom.total_blocks);
     let free_inodes = count_clear(&f.inode_bitmap, 1, u64::from(f.geom.inode_count));
     let clean = f.sb.state.get() == STATE_CLEAN;
+    f.report.dirty = !clean;
     if !clean {
         f.report
             .notes
@@ -131,7 +132,7 @@ pub(super) fn check_free_counts(f: &mut Fsck<'_>) {
     }
     for line in mismatches {
         if clean {
-            f.error(line);
+            f.fixable(line, Fix::FreeCounts);
         } else {
             f.report.notes.push(line);
         }

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io;
 
-use super::Fsck;
+use super::{Fix, Fsck};
 use crate::format::{
-    decode_dirent, file_type_of_mode, map_block, test_bit, validate_name, Mapping, BLOCK_SIZE,
-    DIRENT_SIZE, ROOT_INO,
+    decode_dirent, file_type_of_mode, map_block, test_bit, validate_name, Inode, Mapping,
+    BLOCK_SIZE, DIRENTS_PER_BLOCK, DIRENT_SIZE, ROOT_INO,
 };
 
 /// What the directory entries say about the inodes they name.
@@ -54,8 +54,13 @@ fn check_directory(f: &mut Fsck<'_>, dir: u32, links: &mut Links) -> io::Result<
             continue; // the hole is reported by pass 1
         };
         let data = f.dev.read_block(disk_block)?;
-        for (slot_no, slot) in data.chunks_exact(DIRENT_SIZE).enumerate() {
-            let slot_no = fb * (data.len() / DIRENT_SIZE) as u64 + slot_no as u64;
+        for (in_block, slot) in data.chunks_exact(DIRENT_SIZE).enumerate() {
+            let slot_no = fb * DIRENTS_PER_BLOCK as u64 + in_block as u64;
+            let remove = Fix::RemoveEntry {
+                dir,
+                block: disk_block,
+                slot: in_block,
+            };
             let entry = match decode_dirent(slot) {
                 Ok(Some(entry)) => entry,
                 Ok(None) => continue,
@@ -79,9 +84,12 @@ fn check_directory(f: &mut Fsck<'_>, dir: u32, links: &mut Links) -> io::Result<
             }
             let ino = entry.ino;
             if ino >= f.geom.inode_count {
-                f.error(format!(
-                    "directory {dir}: entry {name} points to inode {ino}, past the last inode"
-                ));
+                f.fixable(
+                    format!(
+                        "directory {dir}: entry {name} points to inode {ino}, past the last inode"
+                    ),
+                    remove,
+                );
                 continue;
             }
             if ino == ROOT_INO {
@@ -91,9 +99,10 @@ fn check_directory(f: &mut Fsck<'_>, dir: u32, links: &mut Links) -> io::Result<
                 continue;
             }
             if test_bit(&f.inode_bitmap, u64::from(ino)) != Some(true) {
-                f.error(format!(
-                    "directory {dir}: entry {name} points to free inode {ino}"
-                ));
+                f.fixable(
+                    format!("directory {dir}: entry {name} points to free inode {ino}"),
+                    remove,
+                );
                 continue;
             }
             let Some(target) = f.inodes.get(&ino) else {
@@ -158,47 +167,76 @@ fn check_reachable(f: &mut Fsck<'_>, links: &Links) {
             }
         }
     }
-    let lost: Vec<(u32, bool)> = f
+    let lost: Vec<(u32, &Inode)> = f
         .inodes
         .iter()
         .filter(|(ino, _)| !reached.contains(ino))
-        .map(|(&ino, info)| (ino, info.inode.is_dir()))
+        .map(|(&ino, info)| (ino, &info.inode))
         .collect();
-    for (ino, is_dir) in lost {
-        let kind = if is_dir { "directory" } else { "file" };
-        f.error(format!(
-            "inode {ino} ({kind}) is in use but not reachable from the root directory"
-        ));
+    let mut problems = Vec::new();
+    for (ino, inode) in lost {
+        let kind = if inode.is_dir() { "directory" } else { "file" };
+        let line =
+            format!("inode {ino} ({kind}) is in use but not reachable from the root directory");
+        // No entry names it, and it has no links to lose or nothing to keep:
+        // what a crash leaves of a file unlinked while open.
+        let unnamed = !links.refs.contains_key(&ino);
+        let empty = inode.size.get() == 0 && inode.blocks.get() == 0;
+        problems.push(
+            if unnamed && !inode.is_dir() && (inode.nlink.get() == 0 || empty) {
+                let why = if empty {
+                    "it is empty"
+                } else {
+                    "its link count is 0"
+                };
+                (
+                    format!("{line}, and {why}"),
+                    Some(Fix::ReleaseInode { ino }),
+                )
+            } else {
+                (line, None)
+            },
+        );
     }
+    f.report_all(problems);
 }
 
 /// A file's link count is the number of entries naming it; a directory's is
 /// 2 plus its subdirectories, and exactly one entry names it (none for the root).
 fn check_link_counts(f: &mut Fsck<'_>, links: &Links) {
-    let mut lines = Vec::new();
+    let mut problems = Vec::new();
+    let incomplete = f.incomplete;
+    let fix = |ino, nlink| (!incomplete).then_some(Fix::SetLinkCount { ino, nlink });
     for (&ino, info) in &f.inodes {
         let nlink = info.inode.nlink.get();
         let refs = links.refs.get(&ino).copied().unwrap_or(0);
         if info.inode.is_dir() {
             let subdirs = links.subdirs.get(&ino).copied().unwrap_or(0);
             if nlink != 2 + subdirs {
-                lines.push(format!(
-                    "directory {ino}: link count is {nlink}, expected {} (2 + {subdirs} subdirectories)",
-                    2 + subdirs
+                problems.push((
+                    format!(
+                        "directory {ino}: link count is {nlink}, expected {} (2 + {subdirs} subdirectories)",
+                        2 + subdirs
+                    ),
+                    fix(ino, 2 + subdirs),
                 ));
             }
             if ino != ROOT_INO && refs > 1 {
-                lines.push(format!(
-                    "directory {ino}: {refs} entries point to it (directories cannot be hard linked)"
+                problems.push((
+                    format!(
+                        "directory {ino}: {refs} entries point to it (directories cannot be hard linked)"
+                    ),
+                    None,
                 ));
             }
         } else if refs > 0 && nlink != refs {
-            lines.push(format!(
-                "inode {ino}: link count is {nlink}, but {refs} directory entries point to it"
+            problems.push((
+                format!(
+                    "inode {ino}: link count is {nlink}, but {refs} directory entries point to it"
+                ),
+                fix(ino, refs),
             ));
         }
     }
-    for line in lines {
-        f.error(line);
-    }
+    f.report_all(problems);
 }

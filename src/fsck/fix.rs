@@ -1,0 +1,160 @@
+//! The repairs fsck makes. Each changes one object (a bitmap range, an inode,
+//! a directory slot); what a repair leaves behind, such as blocks that nothing
+//! uses any more, is found and repaired by the check that follows it.
+
+use std::io;
+
+use crate::format::{Extent, Inode, Le32, DIRENT_SIZE};
+use crate::image::{invalid, Image};
+
+/// The repair of one problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// Mark blocks `start .. end`, which nothing uses, free in the block bitmap.
+    FreeBlocks {
+        /// First block.
+        start: u64,
+        /// One past the last block.
+        end: u64,
+    },
+    /// Mark blocks `start .. end`, which are used, in use in the block bitmap.
+    UseBlocks {
+        /// First block.
+        start: u64,
+        /// One past the last block.
+        end: u64,
+    },
+    /// Mark inode `ino`, whose slot is empty, free in the inode bitmap.
+    FreeInodeBit {
+        /// The inode.
+        ino: u32,
+    },
+    /// Free inode `ino`, which no directory entry names and which has a link
+    /// count of 0 or holds nothing: empty its slot and mark it free. Its
+    /// blocks are then leaked, and freed by the next round.
+    ReleaseInode {
+        /// The inode.
+        ino: u32,
+    },
+    /// Set inode `ino`'s link count to `nlink`.
+    SetLinkCount {
+        /// The inode.
+        ino: u32,
+        /// The link count its directory entries call for.
+        nlink: u32,
+    },
+    /// Unmap inode `ino`'s file blocks from `first` on (they lie past its
+    /// size). The disk blocks are then leaked, and freed by the next round.
+    UnmapFrom {
+        /// The inode.
+        ino: u32,
+        /// The first file block past the end of the file.
+        first: u64,
+    },
+    /// Clear directory `dir`'s slot `slot` in its block at disk block `block`.
+    RemoveEntry {
+        /// The directory.
+        dir: u32,
+        /// The disk block holding the entry.
+        block: u64,
+        /// The slot in that block.
+        slot: usize,
+    },
+    /// Set the super block's free counts from the bitmaps.
+    FreeCounts,
+}
+
+impl Fix {
+    /// Whether `fsck -p` (preen) may make this repair without asking: it loses
+    /// nothing a program could read. Every repair so far is; a repair that
+    /// moves or drops reachable data (reconnecting a lost file, say) would
+    /// not be.
+    pub fn preen_safe(&self) -> bool {
+        true
+    }
+}
+
+/// Makes the repairs `fixes` on `image`, then writes its bitmaps and the
+/// super block with free counts recomputed from them.
+pub(super) fn apply(image: &mut Image, fixes: &[Fix]) -> io::Result<()> {
+    for fix in fixes {
+        apply_one(image, *fix)?;
+    }
+    image.flush()
+}
+
+fn apply_one(image: &mut Image, fix: Fix) -> io::Result<()> {
+    match fix {
+        Fix::FreeBlocks { start, end } | Fix::UseBlocks { start, end } => {
+            let used = matches!(fix, Fix::UseBlocks { .. });
+            for block in start..end {
+                image.set_block_in_use(block, used);
+            }
+        }
+        Fix::FreeInodeBit { ino } => image.set_inode_in_use(ino, false),
+        Fix::ReleaseInode { ino } => {
+            image.write_inode_raw(ino, &Inode::ZERO)?;
+            image.set_inode_in_use(ino, false);
+        }
+        Fix::SetLinkCount { ino, nlink } => {
+            let mut inode = image.read_inode(ino)?;
+            inode.nlink = Le32::new(nlink);
+            image.write_inode(ino, &inode)?;
+        }
+        Fix::UnmapFrom { ino, first } => {
+            let mut inode = image.read_inode(ino)?;
+            let kept = mapped_before(&image.extents(ino, &inode)?, first);
+            image.set_extents(ino, &mut inode, &kept)?;
+            image.write_inode(ino, &inode)?;
+        }
+        Fix::RemoveEntry { block, slot, .. } => {
+            let mut data = image.device().read_block(block)?;
+            data.get_mut(slot * DIRENT_SIZE..(slot + 1) * DIRENT_SIZE)
+                .ok_or_else(|| invalid(format!("no slot {slot} in a directory block")))?
+                .fill(0);
+            image.device().write_blocks(block, &data)?;
+        }
+        // `apply` writes the counts last, whatever the repairs.
+        Fix::FreeCounts => {}
+    }
+    Ok(())
+}
+
+/// `extents` without file blocks `first` and up: extents wholly past it
+/// dropped, the one across it shortened (keeping any other field as it is).
+fn mapped_before(extents: &[Extent], first: u64) -> Vec<Extent> {
+    extents
+        .iter()
+        .filter(|e| u64::from(e.file_block.get()) < first)
+        .map(|e| {
+            let mut kept = *e;
+            if e.file_end() > first {
+                // Less than `e.len`, so it fits in a u32.
+                let len = first - u64::from(e.file_block.get());
+                kept.len = Le32::new(len as u32);
+            }
+            kept
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_before_drops_and_splits() {
+        let extents = [
+            Extent::new(0, 100, 2),
+            Extent::new(4, 200, 6),
+            Extent::new(10, 300, 1),
+        ];
+        assert_eq!(
+            mapped_before(&extents, 7),
+            vec![Extent::new(0, 100, 2), Extent::new(4, 200, 3)]
+        );
+        assert_eq!(mapped_before(&extents, 4), vec![Extent::new(0, 100, 2)]);
+        assert_eq!(mapped_before(&extents, 11), extents.to_vec());
+        assert!(mapped_before(&extents, 0).is_empty());
+    }
+}

@@ -1,0 +1,91 @@
+//! Repairing: check, make the safe repairs the check found, check again, until
+//! nothing more can be repaired.
+
+use std::io;
+
+use super::{check, Problem, Report};
+use crate::device::Device;
+use crate::image::Image;
+
+/// How far `fsck.tsfs` may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Check only; never write (`-n`, and the default).
+    Check,
+    /// Repair only if every problem found has a repair that loses nothing a
+    /// program could read; otherwise change nothing (`-p`, `-a`).
+    Preen,
+    /// Make every repair there is (`-y`).
+    Yes,
+}
+
+/// What a repair run did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Problems repaired (each gone from the check that followed its repair).
+    pub fixed: Vec<Problem>,
+    /// The last check. Its problems are left uncorrected.
+    pub report: Report,
+    /// Preen mode found a problem it may not repair, and stopped there.
+    pub halted: bool,
+    /// The file system had not been cleanly unmounted and was found clean,
+    /// so it was marked clean (with exact free counts).
+    pub marked_clean: bool,
+}
+
+/// Rounds of repairs at most; each round's repairs may uncover others (a
+/// block map trimmed leaves leaked blocks), a couple of rounds suffice.
+const MAX_ROUNDS: usize = 8;
+
+/// Checks the tsfs image on `dev` and repairs it as far as `mode` allows; `dev`
+/// must be writable unless `mode` is [`Mode::Check`]. An `Err` means the device
+/// could not be read or written (an operational error).
+pub fn repair(dev: Device, mode: Mode) -> io::Result<Outcome> {
+    let mut out = Outcome {
+        report: check(&dev)?,
+        fixed: Vec::new(),
+        halted: false,
+        marked_clean: false,
+    };
+    let work = out.report.fixes().next().is_some() || (out.report.is_clean() && out.report.dirty);
+    if mode == Mode::Check || !work {
+        return Ok(out);
+    }
+    // Repairs go through the image code, which wants a valid super block;
+    // without one, nothing is repaired (the check said why).
+    let mut image = match Image::from_device(dev) {
+        Ok(image) => image,
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for _ in 0..MAX_ROUNDS {
+        let fixes: Vec<_> = out.report.fixes().copied().collect();
+        if fixes.is_empty() {
+            break;
+        }
+        let unsafe_found = out
+            .report
+            .errors
+            .iter()
+            .any(|p| !p.fix.is_some_and(|f| f.preen_safe()));
+        if mode == Mode::Preen && unsafe_found {
+            out.halted = true;
+            break;
+        }
+        super::fix::apply(&mut image, &fixes)?;
+        let after = check(image.device())?;
+        let before = std::mem::replace(&mut out.report, after);
+        out.fixed.extend(
+            before
+                .errors
+                .into_iter()
+                .filter(|p| p.fix.is_some() && !out.report.errors.contains(p)),
+        );
+    }
+    if out.report.is_clean() && out.report.dirty {
+        image.mark_clean()?;
+        out.report = check(image.device())?;
+        out.marked_clean = true;
+    }
+    Ok(out)
+}

@@ -1,0 +1,407 @@
+//! fsck.tsfs repairs each kind of damage it has a repair for: `-n` reports it
+//! (exit 4) and leaves the image byte for byte as it was, `-y` repairs it
+//! (exit 1), `-n` then finds the image clean (exit 0), and every file the
+//! damage did not touch reads back byte for byte. Then `-p` (preen).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{run, sample, Sample, TempImage, FSCK};
+use tsfs::format::{Extent, Inode, Le32, Le64, FT_REG, ROOT_INO, STATE_DIRTY, S_IFREG};
+use tsfs::image::{now, Image};
+
+/// The regular files of the sample image.
+fn files(s: &Sample) -> [u32; 4] {
+    [s.a, s.b, s.c, s.sparse]
+}
+
+/// Every sample file's contents, by inode.
+fn contents(path: &Path, s: &Sample) -> BTreeMap<u32, Vec<u8>> {
+    let image = Image::open(path).unwrap();
+    files(s)
+        .into_iter()
+        .map(|ino| (ino, image.read_file(ino).unwrap()))
+        .collect()
+}
+
+/// Asserts that some line of `text` contains every one of `needles`.
+fn assert_line(text: &str, needles: &[&str]) {
+    let hit = text
+        .lines()
+        .any(|line| needles.iter().all(|n| line.contains(n)));
+    assert!(hit, "no line with {needles:?} in fsck output:\n{text}");
+}
+
+/// What a damage did: fsck must report a line with all of `finds`; `touched`
+/// files may read differently afterwards.
+struct Damage {
+    finds: Vec<String>,
+    touched: Vec<u32>,
+}
+
+impl Damage {
+    fn new(finds: &[&str]) -> Self {
+        Self {
+            finds: finds.iter().map(|s| s.to_string()).collect(),
+            touched: Vec::new(),
+        }
+    }
+
+    fn touching(mut self, ino: u32) -> Self {
+        self.touched.push(ino);
+        self
+    }
+}
+
+/// Damages a fresh sample image with `damage`, then: `-n` reports the damage
+/// with exit 4 and changes no byte; `-y` fixes it with exit 1; `-n` exits 0;
+/// untouched files read as before. Returns the image, for more checks, with
+/// the files' contents from before the damage.
+fn repair_cycle(
+    tag: &str,
+    damage: impl FnOnce(&mut Image, &Sample) -> Damage,
+) -> (TempImage, Sample, BTreeMap<u32, Vec<u8>>) {
+    let (img, s) = sample(tag);
+    let before = contents(&img.path, &s);
+    let d = damage(&mut Image::open(&img.path).unwrap(), &s);
+    let finds: Vec<&str> = d.finds.iter().map(String::as_str).collect();
+
+    let bytes = std::fs::read(&img.path).unwrap();
+    let (code, text) = run(FSCK, &["-n"], &img.path);
+    println!("fsck -n:\n{text}");
+    assert_eq!(code, 4, "-n finds the damage:\n{text}");
+    assert_line(&text, &finds);
+    assert_line(&text, &["can be repaired with -y"]);
+    assert!(
+        std::fs::read(&img.path).unwrap() == bytes,
+        "-n changed the image"
+    );
+
+    let (code, text) = run(FSCK, &["-y"], &img.path);
+    println!("fsck -y:\n{text}");
+    assert_eq!(code, 1, "-y repairs everything:\n{text}");
+    assert_line(&text, &[&finds[..], &[": fixed"]].concat());
+    assert_line(&text, &["problem(s) fixed, clean"]);
+
+    let (code, text) = run(FSCK, &["-n"], &img.path);
+    assert_eq!(code, 0, "clean after -y:\n{text}");
+
+    let after = contents(&img.path, &s);
+    for ino in files(&s).into_iter().filter(|i| !d.touched.contains(i)) {
+        assert!(before[&ino] == after[&ino], "inode {ino} changed");
+    }
+    (img, s, before)
+}
+
+fn first_block(image: &Image, ino: u32) -> u64 {
+    image.read_inode(ino).unwrap().extents[0].disk_block.get()
+}
+
+fn edit_inode(image: &Image, ino: u32, change: impl FnOnce(&mut Inode)) {
+    let mut inode = image.read_inode(ino).unwrap();
+    change(&mut inode);
+    image.write_inode(ino, &inode).unwrap();
+}
+
+fn free_inode(image: &Image) -> u32 {
+    (2..image.geometry().inode_count)
+        .find(|&i| !image.inode_in_use(i))
+        .unwrap()
+}
+
+#[test]
+fn leaked_block_is_freed() {
+    let mut leaked = 0;
+    let (img, _, _) = repair_cycle("r-leak", |image, _| {
+        leaked = image.geometry().total_blocks - 3;
+        image.set_block_in_use(leaked, true);
+        image.flush().unwrap();
+        Damage::new(&[&format!("block {leaked} marked in use"), "leaked"])
+    });
+    assert!(!Image::open(&img.path).unwrap().block_in_use(leaked));
+}
+
+#[test]
+fn used_block_marked_free_is_marked_used() {
+    let mut block = 0;
+    let (img, _, _) = repair_cycle("r-usedfree", |image, s| {
+        // The middle block of a three-block extent: every block is checked.
+        block = first_block(image, s.a) + 1;
+        image.set_block_in_use(block, false);
+        image.flush().unwrap();
+        Damage::new(&[&format!("block {block} in use but marked free")])
+    });
+    assert!(Image::open(&img.path).unwrap().block_in_use(block));
+}
+
+#[test]
+fn empty_inode_marked_in_use_is_freed() {
+    let mut ino = 0;
+    let (img, _, _) = repair_cycle("r-emptyino", |image, _| {
+        ino = free_inode(image);
+        image.set_inode_in_use(ino, true);
+        image.flush().unwrap();
+        Damage::new(&[&format!("inode {ino}: marked in use but its slot is empty")])
+    });
+    assert!(!Image::open(&img.path).unwrap().inode_in_use(ino));
+}
+
+#[test]
+fn orphan_inode_and_its_blocks_are_freed() {
+    let (mut ino, mut disk) = (0, 0);
+    let (img, _, _) = repair_cycle("r-orphan", |image, _| {
+        // A file unlinked while open, as a crash leaves it: link count 0,
+        // named by no entry, still holding blocks.
+        ino = image.alloc_inode().unwrap();
+        let (start, len) = image.alloc_blocks(2).unwrap();
+        assert_eq!(len, 2);
+        disk = start;
+        let mut inode = Inode::new(S_IFREG | 0o600, 0, 0, 0, now());
+        inode.size = Le64::new(8000);
+        image
+            .set_extents(ino, &mut inode, &[Extent::new(0, disk, 2)])
+            .unwrap();
+        image.write_inode(ino, &inode).unwrap();
+        image.flush().unwrap();
+        Damage::new(&[
+            &format!("inode {ino} (file) is in use but not reachable"),
+            "link count is 0",
+        ])
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert!(!image.inode_in_use(ino));
+    assert!(!image.block_in_use(disk) && !image.block_in_use(disk + 1));
+}
+
+#[test]
+fn unnamed_empty_inode_is_freed() {
+    let mut ino = 0;
+    let (img, _, _) = repair_cycle("r-unnamed", |image, _| {
+        ino = image.alloc_inode().unwrap();
+        let inode = Inode::new(S_IFREG | 0o600, 0, 0, 1, now());
+        image.write_inode(ino, &inode).unwrap();
+        image.flush().unwrap();
+        Damage::new(&[
+            &format!("inode {ino} (file) is in use but not reachable"),
+            "it is empty",
+        ])
+    });
+    assert!(!Image::open(&img.path).unwrap().inode_in_use(ino));
+}
+
+#[test]
+fn wrong_free_block_count_is_rewritten() {
+    repair_cycle("r-freeblocks", |image, _| {
+        let mut sb = *image.superblock();
+        let right = sb.free_blocks.get();
+        sb.free_blocks = Le64::new(right - 5);
+        sb.update_checksum();
+        image.write_superblock_raw(&sb).unwrap();
+        Damage::new(&[&format!(
+            "free block count is {}, the block bitmap has {right} free",
+            right - 5
+        )])
+    });
+}
+
+#[test]
+fn wrong_free_inode_count_is_rewritten() {
+    repair_cycle("r-freeinodes", |image, _| {
+        let mut sb = *image.superblock();
+        let right = sb.free_inodes.get();
+        sb.free_inodes = Le32::new(right + 1);
+        sb.update_checksum();
+        image.write_superblock_raw(&sb).unwrap();
+        Damage::new(&[&format!(
+            "free inode count is {}, the inode bitmap has {right} free",
+            right + 1
+        )])
+    });
+}
+
+#[test]
+fn wrong_file_link_count_is_set() {
+    let (img, s, _) = repair_cycle("r-nlink", |image, s| {
+        edit_inode(image, s.b, |i| i.nlink = Le32::new(3));
+        edit_inode(image, s.a, |i| i.nlink = Le32::new(0)); // named twice
+        Damage::new(&[&format!(
+            "inode {}: link count is 0, but 2 directory entries",
+            s.a
+        )])
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert_eq!(image.read_inode(s.a).unwrap().nlink.get(), 2);
+    assert_eq!(image.read_inode(s.b).unwrap().nlink.get(), 1);
+}
+
+#[test]
+fn wrong_directory_link_count_is_set() {
+    let (img, s, _) = repair_cycle("r-dirnlink", |image, s| {
+        edit_inode(image, s.dir, |i| i.nlink = Le32::new(7));
+        Damage::new(&[&format!("directory {}: link count is 7, expected 3", s.dir)])
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert_eq!(image.read_inode(s.dir).unwrap().nlink.get(), 3);
+}
+
+#[test]
+fn block_mapped_past_eof_inside_an_extent_is_unmapped() {
+    let mut past = 0;
+    let (img, s, before) = repair_cycle("r-pasteof", |image, s| {
+        // /a is one extent of 3 blocks; a size of 4097 bytes needs 2, so the
+        // extent's last block (not its start) lies past the end of file.
+        edit_inode(image, s.a, |i| i.size = Le64::new(4097));
+        past = first_block(image, s.a) + 2;
+        Damage::new(&[&format!(
+            "inode {}: 1 block(s) mapped past end of file (size 4097), from file block 2",
+            s.a
+        )])
+        .touching(s.a)
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert_eq!(image.read_file(s.a).unwrap(), before[&s.a][..4097]);
+    let inode = image.read_inode(s.a).unwrap();
+    assert_eq!(inode.extents[0].len.get(), 2);
+    assert_eq!(inode.blocks.get(), 2);
+    assert!(!image.block_in_use(past), "the unmapped block is freed");
+}
+
+#[test]
+fn extents_wholly_past_eof_are_unmapped() {
+    let (img, s, before) = repair_cycle("r-eof", |image, s| {
+        // 15 of /sparse's 20 one-block extents lie past 10 blocks.
+        edit_inode(image, s.sparse, |i| i.size = Le64::new(10 * 4096));
+        Damage::new(&[&format!(
+            "inode {}: 15 block(s) mapped past end of file (size 40960), from file block 10",
+            s.sparse
+        )])
+        .touching(s.sparse)
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert_eq!(
+        image.read_file(s.sparse).unwrap(),
+        before[&s.sparse][..40960]
+    );
+    let inode = image.read_inode(s.sparse).unwrap();
+    assert_eq!(inode.overflow_block.get(), 0, "5 extents fit inline");
+    assert_eq!(inode.blocks.get(), 5);
+}
+
+#[test]
+fn entry_naming_a_free_inode_is_removed() {
+    let (img, _, _) = repair_cycle("r-freeino", |image, _| {
+        let free = free_inode(image);
+        image.add_dirent(ROOT_INO, "ghost", free, FT_REG).unwrap();
+        Damage::new(&[&format!("entry \"ghost\" points to free inode {free}")])
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert_eq!(image.lookup(ROOT_INO, "ghost").unwrap(), None);
+    assert!(image.lookup(ROOT_INO, "a").unwrap().is_some());
+}
+
+#[test]
+fn entry_naming_an_inode_past_the_last_is_removed() {
+    let (img, s, _) = repair_cycle("r-pastino", |image, s| {
+        let past = image.geometry().inode_count + 5;
+        image.add_dirent(s.dir, "far", past, FT_REG).unwrap();
+        Damage::new(&[&format!(
+            "entry \"far\" points to inode {past}, past the last"
+        )])
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert_eq!(image.lookup(s.dir, "far").unwrap(), None);
+    assert_eq!(image.read_dir(s.dir).unwrap().len(), 3);
+}
+
+#[test]
+fn several_kinds_at_once_are_all_repaired() {
+    repair_cycle("r-many", |image, s| {
+        let free = free_inode(image);
+        image.add_dirent(s.dir, "ghost", free, FT_REG).unwrap();
+        edit_inode(image, s.c, |i| i.nlink = Le32::new(4));
+        edit_inode(image, s.sparse, |i| i.size = Le64::new(3 * 4096));
+        let leaked = image.geometry().total_blocks - 1;
+        image.set_block_in_use(leaked, true);
+        image.flush().unwrap();
+        Damage::new(&["points to free inode"]).touching(s.sparse)
+    });
+}
+
+#[test]
+fn yes_on_a_clean_image_writes_nothing() {
+    let (img, _) = sample("r-clean");
+    let bytes = std::fs::read(&img.path).unwrap();
+    let (code, text) = run(FSCK, &["-y"], &img.path);
+    assert_eq!(code, 0, "{text}");
+    assert!(std::fs::read(&img.path).unwrap() == bytes);
+}
+
+#[test]
+fn yes_marks_a_clean_but_unclean_unmounted_image_clean() {
+    let (img, _) = sample("r-dirty");
+    let image = Image::open(&img.path).unwrap();
+    let mut sb = *image.superblock();
+    sb.state = Le32::new(STATE_DIRTY);
+    sb.free_blocks = Le64::new(0); // stale, as the kernel leaves it
+    sb.update_checksum();
+    image.write_superblock_raw(&sb).unwrap();
+    let bytes = std::fs::read(&img.path).unwrap();
+    let (code, text) = run(FSCK, &["-n", "-v"], &img.path);
+    assert_eq!(code, 0, "{text}");
+    assert_line(&text, &["not cleanly unmounted"]);
+    assert!(std::fs::read(&img.path).unwrap() == bytes);
+    let (code, text) = run(FSCK, &["-y"], &img.path);
+    assert_eq!(code, 0, "not an error, so nothing corrected: {text}");
+    assert_line(&text, &["marked clean"]);
+    let (code, text) = run(FSCK, &["-n", "-v"], &img.path);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("not cleanly"), "{text}");
+}
+
+#[test]
+fn preen_repairs_when_every_problem_is_safe() {
+    let (img, s) = sample("r-preen");
+    let before = contents(&img.path, &s);
+    let mut image = Image::open(&img.path).unwrap();
+    edit_inode(&image, s.b, |i| i.nlink = Le32::new(5));
+    let free = free_inode(&image);
+    image.add_dirent(ROOT_INO, "ghost", free, FT_REG).unwrap();
+    let (code, text) = run(FSCK, &["-p"], &img.path);
+    assert_eq!(code, 1, "{text}");
+    assert_line(&text, &["link count is 5", ": fixed"]);
+    assert_line(&text, &["\"ghost\"", ": fixed"]);
+    let (code, text) = run(FSCK, &["-n"], &img.path);
+    assert_eq!(code, 0, "{text}");
+    assert!(contents(&img.path, &s) == before);
+}
+
+#[test]
+fn preen_changes_nothing_when_a_problem_has_no_safe_repair() {
+    let (img, s) = sample("r-preenhalt");
+    let mut image = Image::open(&img.path).unwrap();
+    let free = free_inode(&image);
+    image.add_dirent(ROOT_INO, "ghost", free, FT_REG).unwrap();
+    let mut inode = image.read_inode(s.c).unwrap();
+    inode.uid = Le32::new(1234); // checksum not updated: no safe repair
+    image.write_inode_raw(s.c, &inode).unwrap();
+    let bytes = std::fs::read(&img.path).unwrap();
+
+    let (code, text) = run(FSCK, &["-a"], &img.path);
+    assert_eq!(code, 4, "{text}");
+    assert_line(&text, &["UNEXPECTED INCONSISTENCY"]);
+    assert!(
+        std::fs::read(&img.path).unwrap() == bytes,
+        "preen wrote to an image it could not fully repair"
+    );
+
+    // -y repairs what it can and leaves the rest: 1 + 4.
+    let (code, text) = run(FSCK, &["-y"], &img.path);
+    assert_eq!(code, 5, "{text}");
+    assert_line(&text, &["\"ghost\"", ": fixed"]);
+    assert_line(&text, &[&format!("inode {}: checksum mismatch", s.c)]);
+    let (code, text) = run(FSCK, &["-n"], &img.path);
+    assert_eq!(code, 4, "{text}");
+    assert!(!text.contains("ghost"), "{text}");
+}
