@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::{run, sample, Sample, TempImage, FSCK};
-use tsfs::format::{Extent, Inode, Le32, Le64, FT_REG, ROOT_INO, STATE_DIRTY, S_IFREG};
+use tsfs::format::{
+    decode_dirent, Extent, Inode, Le32, Le64, DIRENT_SIZE, FT_REG, ROOT_INO, STATE_DIRTY, S_IFREG,
+};
 use tsfs::image::{now, Image};
 
 /// The regular files of the sample image.
@@ -315,6 +317,77 @@ fn entry_naming_an_inode_past_the_last_is_removed() {
     assert_eq!(image.read_dir(s.dir).unwrap().len(), 3);
 }
 
+/// Makes a file of `data` in no directory, with link count 1: lost.
+fn lost_file(image: &mut Image, data: &[u8]) -> u32 {
+    let ino = image.alloc_inode().unwrap();
+    let (disk, len) = image.alloc_blocks(1).unwrap();
+    assert_eq!(len, 1);
+    let mut block = data.to_vec();
+    block.resize(4096, 0);
+    image.device().write_blocks(disk, &block).unwrap();
+    let mut inode = Inode::new(S_IFREG | 0o640, 0, 0, 1, now());
+    inode.size = Le64::new(data.len() as u64);
+    image
+        .set_extents(ino, &mut inode, &[Extent::new(0, disk, 1)])
+        .unwrap();
+    image.write_inode(ino, &inode).unwrap();
+    image.flush().unwrap();
+    ino
+}
+
+/// Clears the slot naming `name` in `dir`, touching no link count.
+fn clear_entry(image: &Image, dir: u32, name: &str) {
+    let inode = image.read_inode(dir).unwrap();
+    for e in image.extents(dir, &inode).unwrap() {
+        for block in e.disk_block.get()..e.disk_end() {
+            let mut data = image.device().read_block(block).unwrap();
+            for slot in data.chunks_exact_mut(DIRENT_SIZE) {
+                if decode_dirent(slot)
+                    .unwrap()
+                    .is_some_and(|d| d.name == name.as_bytes())
+                {
+                    slot.fill(0);
+                }
+            }
+            image.device().write_blocks(block, &data).unwrap();
+        }
+    }
+}
+
+#[test]
+fn lost_file_is_reconnected_into_lost_found() {
+    let mut ino = 0;
+    let (img, _, _) = repair_cycle("r-lost", |image, _| {
+        ino = lost_file(image, b"still here");
+        Damage::new(&[&format!("inode {ino} (file) is in use but not reachable")])
+    });
+    let image = Image::open(&img.path).unwrap();
+    let lost = image.lookup(ROOT_INO, "lost+found").unwrap().unwrap();
+    assert_eq!(image.lookup(lost, &format!("#{ino}")).unwrap(), Some(ino));
+    assert_eq!(image.read_file(ino).unwrap(), b"still here");
+}
+
+#[test]
+fn lost_directory_is_reconnected_with_its_tree() {
+    let (mut dir, mut inner) = (0, 0);
+    let (img, _, _) = repair_cycle("r-lostdir", |image, _| {
+        dir = image.mkdir(ROOT_INO, "gone").unwrap();
+        inner = image.create_file(dir, "inner", &[9; 6000]).unwrap();
+        image.flush().unwrap();
+        clear_entry(image, ROOT_INO, "gone");
+        edit_inode(image, ROOT_INO, |i| i.nlink = Le32::new(i.nlink.get() - 1));
+        Damage::new(&[&format!(
+            "inode {dir} (directory) is in use but not reachable"
+        )])
+    });
+    let image = Image::open(&img.path).unwrap();
+    let lost = image.lookup(ROOT_INO, "lost+found").unwrap().unwrap();
+    assert_eq!(image.lookup(lost, &format!("#{dir}")).unwrap(), Some(dir));
+    assert_eq!(image.read_inode(dir).unwrap().parent.get(), lost);
+    assert_eq!(image.lookup(dir, "inner").unwrap(), Some(inner));
+    assert_eq!(image.read_file(inner).unwrap(), vec![9; 6000]);
+}
+
 #[test]
 fn several_kinds_at_once_are_all_repaired() {
     repair_cycle("r-many", |image, s| {
@@ -404,4 +477,16 @@ fn preen_changes_nothing_when_a_problem_has_no_safe_repair() {
     let (code, text) = run(FSCK, &["-n"], &img.path);
     assert_eq!(code, 4, "{text}");
     assert!(!text.contains("ghost"), "{text}");
+}
+
+#[test]
+fn preen_leaves_reconnecting_a_lost_file_to_yes() {
+    let (img, _) = sample("r-preenlost");
+    let ino = lost_file(&mut Image::open(&img.path).unwrap(), b"data");
+    let bytes = std::fs::read(&img.path).unwrap();
+    let (code, text) = run(FSCK, &["-p"], &img.path);
+    assert_eq!(code, 4, "{text}");
+    assert_line(&text, &[&format!("inode {ino} (file)"), "not reachable"]);
+    assert_line(&text, &["UNEXPECTED INCONSISTENCY"]);
+    assert!(std::fs::read(&img.path).unwrap() == bytes);
 }

@@ -4,7 +4,7 @@
 
 use std::io;
 
-use crate::format::{Extent, Inode, Le32, DIRENT_SIZE};
+use crate::format::{file_type_of_mode, Extent, Inode, Le32, DIRENT_SIZE, ROOT_INO};
 use crate::image::{invalid, Image};
 
 /// The repair of one problem.
@@ -62,23 +62,39 @@ pub enum Fix {
     },
     /// Set the super block's free counts from the bitmaps.
     FreeCounts,
+    /// Name inode `ino`, which holds data but which no directory entry
+    /// names, `#ino` in `/lost+found` (made if there is none).
+    Reconnect {
+        /// The inode.
+        ino: u32,
+    },
 }
 
 impl Fix {
-    /// Whether `fsck -p` (preen) may make this repair without asking: it loses
-    /// nothing a program could read. Every repair so far is; a repair that
-    /// moves or drops reachable data (reconnecting a lost file, say) would
-    /// not be.
+    /// Whether `fsck -p` (preen) may make this repair without asking: it
+    /// loses nothing a program could read and changes no name. Reconnecting
+    /// a lost file into `/lost+found` is left to `-y`, where someone is
+    /// there to look at it.
     pub fn preen_safe(&self) -> bool {
-        true
+        !matches!(self, Fix::Reconnect { .. })
+    }
+
+    /// Whether this repair allocates (a directory, a directory block): then
+    /// it goes after every bitmap repair of its round.
+    fn allocates(&self) -> bool {
+        matches!(self, Fix::Reconnect { .. })
     }
 }
+
+/// The directory in the root that lost inodes are reconnected into.
+pub(super) const LOST_AND_FOUND: &str = "lost+found";
 
 /// Makes the repairs `fixes` on `image`, then writes its bitmaps and the
 /// super block with free counts recomputed from them.
 pub(super) fn apply(image: &mut Image, fixes: &[Fix]) -> io::Result<()> {
-    for fix in fixes {
-        apply_one(image, *fix)?;
+    let (allocating, plain): (Vec<Fix>, Vec<Fix>) = fixes.iter().partition(|f| f.allocates());
+    for fix in plain.into_iter().chain(allocating) {
+        apply_one(image, fix)?;
     }
     image.flush()
 }
@@ -116,6 +132,27 @@ fn apply_one(image: &mut Image, fix: Fix) -> io::Result<()> {
         }
         // `apply` writes the counts last, whatever the repairs.
         Fix::FreeCounts => {}
+        Fix::Reconnect { ino } => reconnect(image, ino)?,
+    }
+    Ok(())
+}
+
+/// Names inode `ino` `#ino` in `/lost+found`, making that directory if the
+/// root has none. A directory gets it as its parent, and adds to its links.
+fn reconnect(image: &mut Image, ino: u32) -> io::Result<()> {
+    let lost = match image.lookup(ROOT_INO, LOST_AND_FOUND)? {
+        Some(dir) => dir,
+        None => image.mkdir(ROOT_INO, LOST_AND_FOUND)?,
+    };
+    let mut inode = image.read_inode(ino)?;
+    let file_type = file_type_of_mode(inode.mode.get());
+    image.add_dirent(lost, &format!("#{ino}"), ino, file_type)?;
+    if inode.is_dir() {
+        inode.parent = Le32::new(lost);
+        image.write_inode(ino, &inode)?;
+        let mut dir = image.read_inode(lost)?;
+        dir.nlink = Le32::new(dir.nlink.get() + 1);
+        image.write_inode(lost, &dir)?;
     }
     Ok(())
 }

@@ -22,7 +22,8 @@ pub enum Mode {
 /// What a repair run did.
 #[derive(Debug)]
 pub struct Outcome {
-    /// Problems repaired (each gone from the check that followed its repair).
+    /// Problems repaired (each gone from the check that followed a round of
+    /// repairs).
     pub fixed: Vec<Problem>,
     /// The last check. Its problems are left uncorrected.
     pub report: Report,
@@ -75,12 +76,11 @@ pub fn repair(dev: Device, mode: Mode) -> io::Result<Outcome> {
         super::fix::apply(&mut image, &fixes)?;
         let after = check(image.device())?;
         let before = std::mem::replace(&mut out.report, after);
-        out.fixed.extend(
-            before
-                .errors
-                .into_iter()
-                .filter(|p| p.fix.is_some() && !out.report.errors.contains(p)),
-        );
+        // Gone after the round: repaired, or resolved by another repair (an
+        // inode in a lost directory is reached once that is reconnected).
+        let still = |p: &Problem| out.report.errors.iter().any(|q| q.text == p.text);
+        out.fixed
+            .extend(before.errors.into_iter().filter(|p| !still(p)));
     }
     if out.report.is_clean() && out.report.dirty {
         image.mark_clean()?;

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io;
 
+use super::fix::LOST_AND_FOUND;
 use super::{Fix, Fsck};
 use crate::format::{
     decode_dirent, file_type_of_mode, map_block, test_bit, validate_name, Inode, Mapping,
@@ -19,6 +20,17 @@ struct Links {
     subdirs: BTreeMap<u32, u32>,
     /// Inodes named by each directory.
     children: BTreeMap<u32, Vec<u32>>,
+    /// Whether the root has an entry named `lost+found`, and the directory it
+    /// names if it is a sound one.
+    lost_found: Option<Option<u32>>,
+}
+
+impl Links {
+    /// Whether lost inodes can be reconnected into `/lost+found`: it is a
+    /// sound directory, or there is none yet (it is then made).
+    fn lost_found_usable(&self) -> bool {
+        !matches!(self.lost_found, Some(None))
+    }
 }
 
 pub(super) fn check(f: &mut Fsck<'_>) -> io::Result<()> {
@@ -73,6 +85,10 @@ fn check_directory(f: &mut Fsck<'_>, dir: u32, links: &mut Links) -> io::Result<
                 }
             };
             let name = show(entry.name);
+            let is_lost_found = dir == ROOT_INO && entry.name == LOST_AND_FOUND.as_bytes();
+            if is_lost_found {
+                links.lost_found = Some(None);
+            }
             if let Err(e) = validate_name(entry.name) {
                 f.error(format!(
                     "directory {dir}: entry {name}: {}",
@@ -123,6 +139,9 @@ fn check_directory(f: &mut Fsck<'_>, dir: u32, links: &mut Links) -> io::Result<
             *links.refs.entry(ino).or_default() += 1;
             links.children.entry(dir).or_default().push(ino);
             if is_dir {
+                if is_lost_found {
+                    links.lost_found = Some(Some(ino));
+                }
                 *links.subdirs.entry(dir).or_default() += 1;
                 if parent != dir {
                     f.error(format!(
@@ -178,25 +197,28 @@ fn check_reachable(f: &mut Fsck<'_>, links: &Links) {
         let kind = if inode.is_dir() { "directory" } else { "file" };
         let line =
             format!("inode {ino} ({kind}) is in use but not reachable from the root directory");
+        // Named by an entry of an unreachable directory: reached once the top
+        // of its tree is reconnected (unless the directories form a loop).
+        if links.refs.contains_key(&ino) {
+            problems.push((line, None));
+            continue;
+        }
         // No entry names it, and it has no links to lose or nothing to keep:
         // what a crash leaves of a file unlinked while open.
-        let unnamed = !links.refs.contains_key(&ino);
         let empty = inode.size.get() == 0 && inode.blocks.get() == 0;
-        problems.push(
-            if unnamed && !inode.is_dir() && (inode.nlink.get() == 0 || empty) {
-                let why = if empty {
-                    "it is empty"
-                } else {
-                    "its link count is 0"
-                };
-                (
-                    format!("{line}, and {why}"),
-                    Some(Fix::ReleaseInode { ino }),
-                )
+        if !inode.is_dir() && (inode.nlink.get() == 0 || empty) {
+            let why = if empty {
+                "it is empty"
             } else {
-                (line, None)
-            },
-        );
+                "its link count is 0"
+            };
+            let fix = Fix::ReleaseInode { ino };
+            problems.push((format!("{line}, and {why}"), Some(fix)));
+        } else {
+            let fix =
+                (!f.incomplete && links.lost_found_usable()).then_some(Fix::Reconnect { ino });
+            problems.push((line, fix));
+        }
     }
     f.report_all(problems);
 }
