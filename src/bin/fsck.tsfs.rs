@@ -26,7 +26,8 @@ const EXIT_USAGE: u8 = 16;
 /// Without -y or -p nothing is written. Repairs: leaked blocks and inodes,
 /// blocks marked free that are in use, wrong free counts and link counts,
 /// blocks mapped past the end of a file, directory entries naming free
-/// inodes. Other problems are left uncorrected. A block device is opened
+/// inodes; with -y also files that no directory names, reconnected into
+/// /lost+found. Other problems are left uncorrected. A block device is opened
 /// exclusively for repair, so a mounted file system is never repaired.
 #[derive(Parser, Debug)]
 #[command(name = "fsck.tsfs", bin_name = "fsck.tsfs", version)]
