@@ -277,7 +277,10 @@ fn block_shared_inside_an_extent() {
         s.a, s.b
     );
     assert_fsck_finds(&img.path, &[&finds]);
-    // No repair is safe (which file's data is it?): -y leaves it.
+    // No repair is safe (which file's data is it?): -p and -y leave it.
+    let (code, text) = common::run(common::FSCK, &["-p"], &img.path);
+    assert_eq!(code, 4, "{text}");
+    assert!(text.contains("UNEXPECTED INCONSISTENCY"), "{text}");
     let (code, text) = common::run(common::FSCK, &["-y"], &img.path);
     assert_eq!(code, 4, "{text}");
     assert!(text.contains(&finds), "{text}");

@@ -249,6 +249,19 @@ fn wrong_directory_link_count_is_set() {
 }
 
 #[test]
+fn wrong_block_count_is_set() {
+    let (img, s, _) = repair_cycle("r-blocks", |image, s| {
+        edit_inode(image, s.c, |i| i.blocks = Le64::new(9));
+        Damage::new(&[&format!(
+            "inode {}: block count is 9, its extents and extent block hold 2",
+            s.c
+        )])
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert_eq!(image.read_inode(s.c).unwrap().blocks.get(), 2);
+}
+
+#[test]
 fn block_mapped_past_eof_inside_an_extent_is_unmapped() {
     let mut past = 0;
     let (img, s, before) = repair_cycle("r-pasteof", |image, s| {

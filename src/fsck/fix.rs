@@ -4,7 +4,7 @@
 
 use std::io;
 
-use crate::format::{file_type_of_mode, Extent, Inode, Le32, DIRENT_SIZE, ROOT_INO};
+use crate::format::{file_type_of_mode, Extent, Inode, Le32, Le64, DIRENT_SIZE, ROOT_INO};
 use crate::image::{invalid, Image};
 
 /// The repair of one problem.
@@ -42,6 +42,13 @@ pub enum Fix {
         ino: u32,
         /// The link count its directory entries call for.
         nlink: u32,
+    },
+    /// Set inode `ino`'s block count to `blocks`.
+    SetBlockCount {
+        /// The inode.
+        ino: u32,
+        /// The blocks its extents and extent block hold.
+        blocks: u64,
     },
     /// Unmap inode `ino`'s file blocks from `first` on (they lie past its
     /// size). The disk blocks are then leaked, and freed by the next round.
@@ -93,10 +100,13 @@ pub(super) const LOST_AND_FOUND: &str = "lost+found";
 /// super block with free counts recomputed from them.
 pub(super) fn apply(image: &mut Image, fixes: &[Fix]) -> io::Result<()> {
     let (allocating, plain): (Vec<Fix>, Vec<Fix>) = fixes.iter().partition(|f| f.allocates());
-    for fix in plain.into_iter().chain(allocating) {
-        apply_one(image, fix)?;
-    }
-    image.flush()
+    let done = plain
+        .into_iter()
+        .chain(allocating)
+        .try_for_each(|fix| apply_one(image, fix));
+    // The bitmaps go out even after a failure, to match what was written.
+    image.flush()?;
+    done
 }
 
 fn apply_one(image: &mut Image, fix: Fix) -> io::Result<()> {
@@ -115,6 +125,11 @@ fn apply_one(image: &mut Image, fix: Fix) -> io::Result<()> {
         Fix::SetLinkCount { ino, nlink } => {
             let mut inode = image.read_inode(ino)?;
             inode.nlink = Le32::new(nlink);
+            image.write_inode(ino, &inode)?;
+        }
+        Fix::SetBlockCount { ino, blocks } => {
+            let mut inode = image.read_inode(ino)?;
+            inode.blocks = Le64::new(blocks);
             image.write_inode(ino, &inode)?;
         }
         Fix::UnmapFrom { ino, first } => {

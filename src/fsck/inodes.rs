@@ -76,10 +76,16 @@ fn check_inode(f: &mut Fsck<'_>, ino: u32, inode: Inode) -> io::Result<()> {
         .sum::<u64>()
         + u64::from(inode.overflow_block.get() != 0);
     if complete && inode.blocks.get() != stored_blocks {
-        f.error(format!(
-            "inode {ino}: block count is {}, its extents and extent block hold {stored_blocks}",
-            inode.blocks.get()
-        ));
+        f.fixable(
+            format!(
+                "inode {ino}: block count is {}, its extents and extent block hold {stored_blocks}",
+                inode.blocks.get()
+            ),
+            Fix::SetBlockCount {
+                ino,
+                blocks: stored_blocks,
+            },
+        );
     }
     let extents = good_extents(f, ino, &stored_extents);
     // Only a file whose every extent is known may have its block map edited.

@@ -27,7 +27,7 @@ pub struct Outcome {
     pub fixed: Vec<Problem>,
     /// The last check. Its problems are left uncorrected.
     pub report: Report,
-    /// Preen mode found a problem it may not repair, and stopped there.
+    /// Preen mode left problems (it stops at the first it may not repair).
     pub halted: bool,
     /// The file system had not been cleanly unmounted and was found clean,
     /// so it was marked clean (with exact free counts).
@@ -49,31 +49,32 @@ pub fn repair(dev: Device, mode: Mode) -> io::Result<Outcome> {
         marked_clean: false,
     };
     let work = out.report.fixes().next().is_some() || (out.report.is_clean() && out.report.dirty);
-    if mode == Mode::Check || !work {
-        return Ok(out);
+    if mode != Mode::Check && work {
+        // Repairs go through the image code, which wants a valid super block;
+        // without one, nothing is repaired (the check said why).
+        match Image::from_device(dev) {
+            Ok(mut image) => repair_image(&mut image, mode, &mut out)?,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+            Err(e) => return Err(e),
+        }
     }
-    // Repairs go through the image code, which wants a valid super block;
-    // without one, nothing is repaired (the check said why).
-    let mut image = match Image::from_device(dev) {
-        Ok(image) => image,
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => return Ok(out),
-        Err(e) => return Err(e),
-    };
+    out.halted = mode == Mode::Preen && !out.report.is_clean();
+    Ok(out)
+}
+
+fn repair_image(image: &mut Image, mode: Mode, out: &mut Outcome) -> io::Result<()> {
     for _ in 0..MAX_ROUNDS {
         let fixes: Vec<_> = out.report.fixes().copied().collect();
-        if fixes.is_empty() {
+        let allowed = mode == Mode::Yes
+            || out
+                .report
+                .errors
+                .iter()
+                .all(|p| p.fix.is_some_and(|f| f.preen_safe()));
+        if fixes.is_empty() || !allowed {
             break;
         }
-        let unsafe_found = out
-            .report
-            .errors
-            .iter()
-            .any(|p| !p.fix.is_some_and(|f| f.preen_safe()));
-        if mode == Mode::Preen && unsafe_found {
-            out.halted = true;
-            break;
-        }
-        super::fix::apply(&mut image, &fixes)?;
+        super::fix::apply(image, &fixes)?;
         let after = check(image.device())?;
         let before = std::mem::replace(&mut out.report, after);
         // Gone after the round: repaired, or resolved by another repair (an
@@ -87,5 +88,5 @@ pub fn repair(dev: Device, mode: Mode) -> io::Result<Outcome> {
         out.report = check(image.device())?;
         out.marked_clean = true;
     }
-    Ok(out)
+    Ok(())
 }
