@@ -223,6 +223,26 @@ fn wrong_free_inode_count_is_rewritten() {
     });
 }
 
+/// A bit flipped in the super block's free block count, its checksum left.
+fn flip_superblock_bit(image: &mut Image, _: &Sample) -> Damage {
+    let mut sb = *image.superblock();
+    sb.free_blocks = Le64::new(sb.free_blocks.get() ^ 4);
+    image.write_superblock_raw(&sb).unwrap();
+    Damage::new(&["super block checksum mismatch"])
+}
+
+#[test]
+fn superblock_checksum_is_rewritten_by_yes_only() {
+    repair_cycle("r-sbsum", flip_superblock_bit);
+    let (img, s) = sample("r-sbsum-preen");
+    flip_superblock_bit(&mut Image::open(&img.path).unwrap(), &s);
+    let bytes = std::fs::read(&img.path).unwrap();
+    let (code, text) = run(FSCK, &["-p"], &img.path);
+    assert_eq!(code, 4, "{text}");
+    assert_line(&text, &["UNEXPECTED INCONSISTENCY"]);
+    assert!(std::fs::read(&img.path).unwrap() == bytes);
+}
+
 #[test]
 fn wrong_file_link_count_is_set() {
     let (img, s, _) = repair_cycle("r-nlink", |image, s| {

@@ -4,7 +4,10 @@
 
 use std::io;
 
-use crate::format::{file_type_of_mode, Extent, Inode, Le32, Le64, DIRENT_SIZE, ROOT_INO};
+use crate::device::Device;
+use crate::format::{
+    file_type_of_mode, Extent, Inode, Le32, Le64, SuperBlock, DIRENT_SIZE, ROOT_INO,
+};
 use crate::image::{invalid, Image};
 
 /// The repair of one problem.
@@ -69,6 +72,8 @@ pub enum Fix {
     },
     /// Set the super block's free counts from the bitmaps.
     FreeCounts,
+    /// Rewrite the super block's checksum: every field of it is sound.
+    SuperBlockChecksum,
     /// Name inode `ino`, which holds data but which no directory entry
     /// names, `#ino` in `/lost+found` (made if there is none).
     Reconnect {
@@ -79,11 +84,12 @@ pub enum Fix {
 
 impl Fix {
     /// Whether `fsck -p` (preen) may make this repair without asking: it
-    /// loses nothing a program could read and changes no name. Reconnecting
-    /// a lost file into `/lost+found` is left to `-y`, where someone is
-    /// there to look at it.
+    /// loses nothing a program could read, changes no name and trusts no
+    /// damaged block. Reconnecting a lost file into `/lost+found`, and
+    /// vouching for a super block whose checksum failed, are left to `-y`,
+    /// where someone is there to look at the result.
     pub fn preen_safe(&self) -> bool {
-        !matches!(self, Fix::Reconnect { .. })
+        !matches!(self, Fix::Reconnect { .. } | Fix::SuperBlockChecksum)
     }
 
     /// Whether this repair allocates (a directory, a directory block): then
@@ -145,11 +151,23 @@ fn apply_one(image: &mut Image, fix: Fix) -> io::Result<()> {
                 .fill(0);
             image.device().write_blocks(block, &data)?;
         }
-        // `apply` writes the counts last, whatever the repairs.
-        Fix::FreeCounts => {}
+        // `apply` writes the counts last, whatever the repairs, and the super
+        // block with them (its checksum was set before the image was opened).
+        Fix::FreeCounts | Fix::SuperBlockChecksum => {}
         Fix::Reconnect { ino } => reconnect(image, ino)?,
     }
     Ok(())
+}
+
+/// Rewrites the checksum of the super block on `dev`, so that the image code
+/// accepts it.
+pub(super) fn rewrite_superblock_checksum(dev: &Device) -> io::Result<()> {
+    let mut block = dev.read_block(0)?;
+    let mut sb = SuperBlock::from_bytes(&block).ok_or_else(|| invalid("short super block"))?;
+    sb.update_checksum();
+    sb.to_bytes(&mut block)
+        .ok_or_else(|| invalid("short super block"))?;
+    dev.write_blocks(0, &block)
 }
 
 /// Names inode `ino` `#ino` in `/lost+found`, making that directory if the

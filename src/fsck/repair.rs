@@ -3,7 +3,7 @@
 
 use std::io;
 
-use super::{check, Problem, Report};
+use super::{check, Fix, Problem, Report};
 use crate::device::Device;
 use crate::image::Image;
 
@@ -50,6 +50,9 @@ pub fn repair(dev: Device, mode: Mode) -> io::Result<Outcome> {
     };
     let work = out.report.fixes().next().is_some() || (out.report.is_clean() && out.report.dirty);
     if mode != Mode::Check && work {
+        if mode == Mode::Yes && out.report.fixes().any(|f| *f == Fix::SuperBlockChecksum) {
+            super::fix::rewrite_superblock_checksum(&dev)?;
+        }
         // Repairs go through the image code, which wants a valid super block;
         // without one, nothing is repaired (the check said why).
         match Image::from_device(dev) {

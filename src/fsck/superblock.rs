@@ -2,7 +2,7 @@
 
 use std::io;
 
-use super::{Fix, Fsck, Report, Summary};
+use super::{Fix, Fsck, Problem, Report, Summary};
 use crate::device::Device;
 use crate::format::{
     test_bit, Geometry, SbError, SuperBlock, BITS_PER_BLOCK, BLOCK_SIZE, FORMAT_VERSION, ROOT_INO,
@@ -29,15 +29,22 @@ pub(super) fn read(
     };
     let result = match sb.validate(dev.len()) {
         Err(SbError::BadChecksum) => {
-            report.error(format!(
+            let line = format!(
                 "super block: {} (stored {:#010x}, computed {:#010x})",
                 SbError::BadChecksum.description(),
                 sb.checksum.get(),
                 sb.compute_checksum()
-            ));
+            );
             let mut fixed = sb;
             fixed.update_checksum();
-            fixed.validate(dev.len())
+            let result = fixed.validate(dev.len());
+            // Every field is sound but the checksum: rewriting it is a
+            // repair, though one that trusts a damaged block.
+            report.errors.push(Problem {
+                text: line,
+                fix: result.is_ok().then_some(Fix::SuperBlockChecksum),
+            });
+            result
         }
         other => other,
     };
