@@ -523,3 +523,29 @@ fn preen_leaves_reconnecting_a_lost_file_to_yes() {
     assert_line(&text, &["UNEXPECTED INCONSISTENCY"]);
     assert!(std::fs::read(&img.path).unwrap() == bytes);
 }
+
+#[test]
+fn nothing_is_freed_while_an_inode_cannot_be_read() {
+    let (img, s) = sample("r-cautious");
+    let mut image = Image::open(&img.path).unwrap();
+    let leaked = image.geometry().total_blocks - 2;
+    image.set_block_in_use(leaked, true);
+    image.flush().unwrap();
+    let orphan = lost_file(&mut image, b"x");
+    edit_inode(&image, orphan, |i| i.nlink = Le32::new(0));
+    // /dir's checksum fails: it might name the orphan, or own the block.
+    let mut dir = image.read_inode(s.dir).unwrap();
+    dir.uid = Le32::new(77);
+    image.write_inode_raw(s.dir, &dir).unwrap();
+
+    let (code, text) = run(FSCK, &["-y"], &img.path);
+    assert_eq!(code, 4, "{text}");
+    assert_line(&text, &[&format!("block {leaked} marked in use"), "leaked"]);
+    assert_line(
+        &text,
+        &[&format!("inode {orphan} (file)"), "link count is 0"],
+    );
+    let image = Image::open(&img.path).unwrap();
+    assert!(image.block_in_use(leaked));
+    assert!(image.inode_in_use(orphan));
+}

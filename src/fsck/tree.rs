@@ -192,6 +192,10 @@ fn check_reachable(f: &mut Fsck<'_>, links: &Links) {
         .filter(|(ino, _)| !reached.contains(ino))
         .map(|(&ino, info)| (ino, &info.inode))
         .collect();
+    // Releasing or reconnecting an inode is safe only if every entry that
+    // might name it has been read, and there is a root to reconnect it to.
+    let root_ok = f.inodes.get(&ROOT_INO).is_some_and(|r| r.inode.is_dir());
+    let can_fix = !f.incomplete && root_ok;
     let mut problems = Vec::new();
     for (ino, inode) in lost {
         let kind = if inode.is_dir() { "directory" } else { "file" };
@@ -212,11 +216,10 @@ fn check_reachable(f: &mut Fsck<'_>, links: &Links) {
             } else {
                 "its link count is 0"
             };
-            let fix = Fix::ReleaseInode { ino };
-            problems.push((format!("{line}, and {why}"), Some(fix)));
+            let fix = can_fix.then_some(Fix::ReleaseInode { ino });
+            problems.push((format!("{line}, and {why}"), fix));
         } else {
-            let fix =
-                (!f.incomplete && links.lost_found_usable()).then_some(Fix::Reconnect { ino });
+            let fix = (can_fix && links.lost_found_usable()).then_some(Fix::Reconnect { ino });
             problems.push((line, fix));
         }
     }
