@@ -1,6 +1,7 @@
-//! The repairs fsck makes. Each changes one object (a bitmap range, an inode,
-//! a directory slot); what a repair leaves behind, such as blocks that nothing
-//! uses any more, is found and repaired by the check that follows it.
+//! The repairs fsck makes. Each is local (a bitmap range, an inode, a
+//! directory slot, an entry in `/lost+found`); what a repair leaves behind,
+//! such as blocks that nothing uses any more, is found and repaired by the
+//! check that follows it.
 
 use std::io;
 
