@@ -234,6 +234,8 @@ fn next_run(req: &mut DirectRequest<'_, Tsfs>) -> Run {
     }
 }
 
+/// A mapping as kapi describes it, in the plain-Rust form `overlap` (shared with
+/// the host tests) takes.
 fn vma(v: VmaInfo) -> overlap::Vma {
     overlap::Vma {
         start: v.start,

@@ -10,24 +10,12 @@ use core::marker::PhantomData;
 use kernel::{bindings, ffi::c_int};
 
 /// An `address_space_operations` table for filesystem type `T`.
-pub(crate) struct Ops<T: FileSystem>(&'static bindings::address_space_operations, PhantomData<T>);
-
-impl<T: FileSystem> Clone for Ops<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T: FileSystem> Copy for Ops<T> {}
+pub(crate) type Ops<T> = super::OpsTable<bindings::address_space_operations, T>;
 
 impl<T: FileSystem> Ops<T> {
     /// The page cache of a file mapped by `U`'s iomap operations.
     pub(crate) const fn iomap<U: iomap::Operations<FileSystem = T>>() -> Self {
-        Ops(&IomapTable::<U>::TABLE, PhantomData)
-    }
-
-    pub(in crate::kapi) fn as_ptr(self) -> *const bindings::address_space_operations {
-        self.0
+        Self::from_static(&IomapTable::<U>::TABLE)
     }
 }
 

@@ -284,24 +284,12 @@ pub(crate) trait Operations {
 }
 
 /// A `file_operations` table for filesystem type `T`.
-pub(crate) struct Ops<T: FileSystem>(&'static bindings::file_operations, PhantomData<T>);
-
-impl<T: FileSystem> Clone for Ops<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T: FileSystem> Copy for Ops<T> {}
+pub(crate) type Ops<T> = super::OpsTable<bindings::file_operations, T>;
 
 impl<T: FileSystem> Ops<T> {
     /// The table of `U`'s operations.
     pub(crate) const fn new<U: Operations<FileSystem = T>>() -> Self {
-        Ops(&Table::<U>::TABLE, PhantomData)
-    }
-
-    pub(in crate::kapi) fn as_ptr(self) -> *const bindings::file_operations {
-        self.0
+        Self::from_static(&Table::<U>::TABLE)
     }
 }
 

@@ -493,20 +493,20 @@ impl<T: FileSystem> NewINode<T> {
     /// Sets the inode operations.
     pub(crate) fn set_inode_ops(&self, ops: Ops<T>) {
         // SAFETY: the inode is new and ours alone (type invariant); the table is static.
-        unsafe { (*self.as_ptr()).i_op = ops.0 };
+        unsafe { (*self.as_ptr()).i_op = ops.get() };
     }
 
     /// Sets the file operations.
     pub(crate) fn set_file_ops(&self, ops: file::Ops<T>) {
         // SAFETY: the inode is new and ours alone (type invariant); the table is static.
-        unsafe { (*self.as_ptr()).__bindgen_anon_3.i_fop = ops.as_ptr() };
+        unsafe { (*self.as_ptr()).__bindgen_anon_3.i_fop = ops.get() };
     }
 
     /// Sets the page cache operations.
     pub(crate) fn set_aops(&self, ops: address_space::Ops<T>) {
         // SAFETY: the inode is new and ours alone (type invariant); `i_mapping`
         // points to the inode's own `i_data`; the table is static.
-        unsafe { (*(*self.as_ptr()).i_mapping).a_ops = ops.as_ptr() };
+        unsafe { (*(*self.as_ptr()).i_mapping).a_ops = ops.get() };
     }
 
     /// Makes the inode a symbolic link whose target is its page cache's first page
@@ -804,13 +804,12 @@ pub(crate) trait Operations {
 }
 
 /// An `inode_operations` table for filesystem type `T`.
-#[derive(Clone, Copy)]
-pub(crate) struct Ops<T: FileSystem>(&'static bindings::inode_operations, PhantomData<T>);
+pub(crate) type Ops<T> = super::OpsTable<bindings::inode_operations, T>;
 
 impl<T: FileSystem> Ops<T> {
     /// The table of `U`'s operations.
     pub(crate) const fn new<U: Operations<FileSystem = T>>() -> Self {
-        Ops(&Table::<U>::TABLE, PhantomData)
+        Self::from_static(&Table::<U>::TABLE)
     }
 }
 
@@ -869,16 +868,38 @@ unsafe extern "C" fn lookup<U: Operations>(
     unsafe { bindings::d_splice_alias(inode, dentry) }
 }
 
-/// Links a new inode to its dentry: `d_instantiate_new` takes our reference,
-/// attaches it and unlocks the inode.
+/// A new inode made by `make` (`create`, `mkdir`), linked to its dentry.
+type Make<T> = fn(&Idmap, &Locked<'_, T>, &Dentry<T>, u16) -> Result<NewINode<T>>;
+
+/// Runs `make` for `create` or `mkdir`; on success `d_instantiate_new` takes the
+/// new inode's reference, attaches it to `dentry` and unlocks it.
 ///
 /// # Safety
 ///
-/// `dentry` is the live negative dentry the inode was created for, its parent
-/// locked.
-unsafe fn instantiate_new<T: FileSystem>(dentry: *mut bindings::dentry, new: NewINode<T>) {
-    // SAFETY: the caller's guarantee; the new inode is set up and locked.
-    unsafe { bindings::d_instantiate_new(dentry, new.into_raw()) };
+/// The arguments are those of a `create` or `mkdir` call by the VFS on a live
+/// directory of type `T`, locked, and a negative dentry in it.
+unsafe fn make_new<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: bindings::umode_t,
+    make: Make<T>,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: the caller's guarantee.
+        let (m, d, e) = unsafe {
+            (
+                Idmap::from_raw(idmap),
+                Locked::from_raw(dir),
+                Dentry::from_raw(dentry),
+            )
+        };
+        let new = make(m, &d, e, mode)?;
+        // SAFETY: `dentry` is the negative dentry of the call, its parent locked;
+        // the new inode is set up and locked.
+        unsafe { bindings::d_instantiate_new(dentry, new.into_raw()) };
+        Ok(0)
+    })
 }
 
 /// # Safety
@@ -892,20 +913,8 @@ unsafe extern "C" fn create<U: Operations>(
     mode: bindings::umode_t,
     _excl: bool,
 ) -> c_int {
-    from_result(|| {
-        // SAFETY: as the VFS promises above.
-        let (m, d, e) = unsafe {
-            (
-                Idmap::from_raw(idmap),
-                Locked::from_raw(dir),
-                Dentry::from_raw(dentry),
-            )
-        };
-        let new = U::create(m, &d, e, mode)?;
-        // SAFETY: `dentry` is the negative dentry of the call.
-        unsafe { instantiate_new(dentry, new) };
-        Ok(0)
-    })
+    // SAFETY: the arguments of a `create` call.
+    unsafe { make_new(idmap, dir, dentry, mode, U::create) }
 }
 
 /// # Safety
@@ -917,20 +926,8 @@ unsafe extern "C" fn mkdir<U: Operations>(
     dentry: *mut bindings::dentry,
     mode: bindings::umode_t,
 ) -> c_int {
-    from_result(|| {
-        // SAFETY: as the VFS promises above.
-        let (m, d, e) = unsafe {
-            (
-                Idmap::from_raw(idmap),
-                Locked::from_raw(dir),
-                Dentry::from_raw(dentry),
-            )
-        };
-        let new = U::mkdir(m, &d, e, mode)?;
-        // SAFETY: `dentry` is the negative dentry of the call.
-        unsafe { instantiate_new(dentry, new) };
-        Ok(0)
-    })
+    // SAFETY: the arguments of a `mkdir` call.
+    unsafe { make_new(idmap, dir, dentry, mode, U::mkdir) }
 }
 
 /// # Safety
@@ -959,6 +956,28 @@ unsafe extern "C" fn link<U: Operations>(
     })
 }
 
+/// A name removed by `remove` (`unlink`, `rmdir`).
+type Remove<T> = fn(&Locked<'_, T>, &Dentry<T>) -> Result;
+
+/// Runs `remove` for `unlink` or `rmdir`.
+///
+/// # Safety
+///
+/// The arguments are those of an `unlink` or `rmdir` call by the VFS on a live
+/// directory of type `T`, locked, and a positive dentry in it.
+unsafe fn remove_name<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    remove: Remove<T>,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: the caller's guarantee.
+        let (d, e) = unsafe { (Locked::from_raw(dir), Dentry::from_raw(dentry)) };
+        remove(&d, e)?;
+        Ok(0)
+    })
+}
+
 /// # Safety
 ///
 /// Called by the VFS with a live directory of `U`'s type (locked) and a positive
@@ -967,12 +986,8 @@ unsafe extern "C" fn unlink<U: Operations>(
     dir: *mut bindings::inode,
     dentry: *mut bindings::dentry,
 ) -> c_int {
-    from_result(|| {
-        // SAFETY: as the VFS promises above.
-        let (d, e) = unsafe { (Locked::from_raw(dir), Dentry::from_raw(dentry)) };
-        U::unlink(&d, e)?;
-        Ok(0)
-    })
+    // SAFETY: the arguments of an `unlink` call.
+    unsafe { remove_name(dir, dentry, U::unlink) }
 }
 
 /// # Safety
@@ -982,12 +997,8 @@ unsafe extern "C" fn rmdir<U: Operations>(
     dir: *mut bindings::inode,
     dentry: *mut bindings::dentry,
 ) -> c_int {
-    from_result(|| {
-        // SAFETY: as the VFS promises above.
-        let (d, e) = unsafe { (Locked::from_raw(dir), Dentry::from_raw(dentry)) };
-        U::rmdir(&d, e)?;
-        Ok(0)
-    })
+    // SAFETY: the arguments of an `rmdir` call.
+    unsafe { remove_name(dir, dentry, U::rmdir) }
 }
 
 /// # Safety

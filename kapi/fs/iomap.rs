@@ -134,37 +134,27 @@ pub(crate) trait Operations {
     }
 }
 
-/// The `iomap_ops` and `iomap_writeback_ops` tables for filesystem type `T`.
-pub(crate) struct Ops<T: FileSystem> {
-    ops: &'static bindings::iomap_ops,
-    writeback: &'static bindings::iomap_writeback_ops,
-    _t: PhantomData<T>,
+/// The two tables iomap takes from a filesystem.
+pub(crate) struct Tables {
+    ops: bindings::iomap_ops,
+    writeback: bindings::iomap_writeback_ops,
 }
 
-impl<T: FileSystem> Clone for Ops<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T: FileSystem> Copy for Ops<T> {}
+/// The iomap tables for filesystem type `T`.
+pub(crate) type Ops<T> = super::OpsTable<Tables, T>;
 
 impl<T: FileSystem> Ops<T> {
     /// The tables of `U`'s operations.
     pub(crate) const fn new<U: Operations<FileSystem = T>>() -> Self {
-        Ops {
-            ops: &Table::<U>::OPS,
-            writeback: &Table::<U>::WRITEBACK,
-            _t: PhantomData,
-        }
+        Self::from_static(&Table::<U>::TABLES)
     }
 
     pub(in crate::kapi) fn as_ptr(self) -> *const bindings::iomap_ops {
-        self.ops
+        &self.get().ops
     }
 
     pub(in crate::kapi) fn writeback_ptr(self) -> *const bindings::iomap_writeback_ops {
-        self.writeback
+        &self.get().writeback
     }
 
     /// Zeroes the page cache of `inode` from `pos` to the end of its block, as a
@@ -175,7 +165,12 @@ impl<T: FileSystem> Ops<T> {
         let mut did_zero = false;
         // SAFETY: the inode is live and locked (`Locked`); the operations are static.
         to_result(unsafe {
-            bindings::iomap_truncate_page(inode.as_ptr(), pos, addr_of_mut!(did_zero), self.ops)
+            bindings::iomap_truncate_page(
+                inode.as_ptr(),
+                pos,
+                addr_of_mut!(did_zero),
+                self.as_ptr(),
+            )
         })
     }
 
@@ -187,7 +182,13 @@ impl<T: FileSystem> Ops<T> {
         let mut did_zero = false;
         // SAFETY: as in `truncate_page`.
         to_result(unsafe {
-            bindings::iomap_zero_range(inode.as_ptr(), pos, len, addr_of_mut!(did_zero), self.ops)
+            bindings::iomap_zero_range(
+                inode.as_ptr(),
+                pos,
+                len,
+                addr_of_mut!(did_zero),
+                self.as_ptr(),
+            )
         })
     }
 }
@@ -195,26 +196,27 @@ impl<T: FileSystem> Ops<T> {
 struct Table<U>(PhantomData<U>);
 
 impl<U: Operations> Table<U> {
-    const OPS: bindings::iomap_ops = bindings::iomap_ops {
-        iomap_begin: if U::HAS_BEGIN {
-            Some(iomap_begin::<U>)
-        } else {
-            None
+    const TABLES: Tables = Tables {
+        ops: bindings::iomap_ops {
+            iomap_begin: if U::HAS_BEGIN {
+                Some(iomap_begin::<U>)
+            } else {
+                None
+            },
+            iomap_end: if U::HAS_END {
+                Some(iomap_end::<U>)
+            } else {
+                None
+            },
         },
-        iomap_end: if U::HAS_END {
-            Some(iomap_end::<U>)
-        } else {
-            None
+        writeback: {
+            // SAFETY: all-zero is a valid `iomap_writeback_ops` (no callbacks).
+            let mut ops: bindings::iomap_writeback_ops = unsafe { core::mem::zeroed() };
+            if U::HAS_MAP_BLOCKS {
+                ops.map_blocks = Some(map_blocks::<U>);
+            }
+            ops
         },
-    };
-
-    const WRITEBACK: bindings::iomap_writeback_ops = {
-        // SAFETY: all-zero is a valid `iomap_writeback_ops` (no callbacks).
-        let mut ops: bindings::iomap_writeback_ops = unsafe { core::mem::zeroed() };
-        if U::HAS_MAP_BLOCKS {
-            ops.map_blocks = Some(map_blocks::<U>);
-        }
-        ops
     };
 }
 

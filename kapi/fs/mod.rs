@@ -11,7 +11,8 @@
 //!
 //! | file | what it wraps | trait the filesystem implements |
 //! |---|---|---|
-//! | `mod.rs` | `file_system_type`, mounting (`fs_context`) | [`FileSystem`] |
+//! | `mod.rs` | the operation tables' common type ([`OpsTable`]) | [`FileSystem`] |
+//! | `registration.rs` | `file_system_type`, mounting (`fs_context`) | |
 //! | `sb.rs` | `super_block`, `super_operations` | [`sb::Operations`] |
 //! | `inode.rs` | `inode`, `inode_operations`, inode locks | [`inode::Operations`] |
 //! | `dentry.rs` | `dentry`, `mnt_idmap` | |
@@ -36,6 +37,7 @@ pub(crate) use inode::{INode, Iget, Locked, NewINode, Timespec};
 pub(crate) use registration::Registration;
 pub(crate) use sb::{NewSuperBlock, Remount, StatFs, SuperBlock, SuperParams};
 
+use core::marker::PhantomData;
 use kernel::{prelude::*, str::CStr, types::ARef, types::ForeignOwnable};
 
 /// A filesystem type.
@@ -63,4 +65,32 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
 
     /// A remount; `read_only` is the requested state.
     fn reconfigure(sb: &Remount<'_, Self>, read_only: bool) -> Result;
+}
+
+/// A static C operation table of type `C` for filesystem type `T`, built from an
+/// implementer of one of the operation traits (each module's `Ops<T>`).
+pub(crate) struct OpsTable<C: 'static, T> {
+    table: &'static C,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<C, T> Clone for OpsTable<C, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C, T> Copy for OpsTable<C, T> {}
+
+impl<C, T> OpsTable<C, T> {
+    pub(in crate::kapi) const fn from_static(table: &'static C) -> Self {
+        OpsTable {
+            table,
+            _t: PhantomData,
+        }
+    }
+
+    pub(in crate::kapi) fn get(self) -> &'static C {
+        self.table
+    }
 }

@@ -222,7 +222,7 @@ impl<'a, T: FileSystem> NewSuperBlock<'a, T> {
             (*sb).s_time_gran = 1;
             (*sb).s_time_min = i64::MIN;
             (*sb).s_time_max = i64::MAX;
-            (*sb).s_op = ops.0;
+            (*sb).s_op = ops.get();
             tsfs_super_set_uuid(sb, p.uuid.as_ptr(), 16);
         }
     }
@@ -287,13 +287,12 @@ pub(crate) trait Operations {
 }
 
 /// A `super_operations` table for filesystem type `T`.
-#[derive(Clone, Copy)]
-pub(crate) struct Ops<T: FileSystem>(&'static bindings::super_operations, PhantomData<T>);
+pub(crate) type Ops<T> = super::OpsTable<bindings::super_operations, T>;
 
 impl<T: FileSystem> Ops<T> {
     /// The table of `U`'s operations.
     pub(crate) const fn new<U: Operations<FileSystem = T>>() -> Self {
-        Ops(&Table::<U>::TABLE, PhantomData)
+        Self::from_static(&Table::<U>::TABLE)
     }
 }
 

@@ -127,7 +127,7 @@ impl<T: FileSystem> NewVma<'_, T> {
     /// Sets the mapping's operations.
     pub(crate) fn set_ops(&self, ops: Ops<T>) {
         // SAFETY: the mapping is ours to configure (type invariant); the table is static.
-        unsafe { (*self.vma).vm_ops = ops.0 };
+        unsafe { (*self.vma).vm_ops = ops.get() };
     }
 }
 
@@ -150,20 +150,12 @@ pub(crate) trait Operations {
 }
 
 /// A `vm_operations_struct` table for filesystem type `T`.
-pub(crate) struct Ops<T: FileSystem>(&'static bindings::vm_operations_struct, PhantomData<T>);
-
-impl<T: FileSystem> Clone for Ops<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T: FileSystem> Copy for Ops<T> {}
+pub(crate) type Ops<T> = super::OpsTable<bindings::vm_operations_struct, T>;
 
 impl<T: FileSystem> Ops<T> {
     /// The table of `U`'s handlers.
     pub(crate) const fn new<U: Operations<FileSystem = T>>() -> Self {
-        Ops(&Table::<U>::TABLE, PhantomData)
+        Self::from_static(&Table::<U>::TABLE)
     }
 }
 
