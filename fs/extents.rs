@@ -132,28 +132,33 @@ impl ExtentList {
             if e.file_end() <= first_block {
                 kept.push(*e, GFP_KERNEL)?;
             } else if start >= first_block {
-                released.push((e.disk_block.get(), u64::from(e.len.get())), GFP_KERNEL)?;
+                released.push((e.disk_block(), u64::from(e.len.get())), GFP_KERNEL)?;
             } else {
                 // Split: the part before `first_block` stays.
                 let keep = first_block - start;
                 let drop = u64::from(e.len.get()) - keep;
                 let keep32 = u32::try_from(keep).map_err(|_| EINVAL)?;
                 kept.push(
-                    Extent::new(e.file_block.get(), e.disk_block.get(), keep32),
+                    Extent::new(e.file_block.get(), e.disk_block(), keep32)
+                        .with_unwritten(e.is_unwritten()),
                     GFP_KERNEL,
                 )?;
-                released.push((e.disk_block.get().saturating_add(keep), drop), GFP_KERNEL)?;
+                released.push((e.disk_block().saturating_add(keep), drop), GFP_KERNEL)?;
             }
         }
         Ok((ExtentList { items: kept }, released))
     }
 }
 
-/// `a` and `b` as one extent, if `b` continues `a` in the file and on disk.
+/// `a` and `b` as one extent, if `b` continues `a` in the file and on disk and
+/// both are written or both unwritten.
 fn merge(a: &Extent, b: &Extent) -> Option<Extent> {
-    if a.file_end() != u64::from(b.file_block.get()) || a.disk_end() != b.disk_block.get() {
+    if a.file_end() != u64::from(b.file_block.get())
+        || a.disk_end() != b.disk_block()
+        || a.is_unwritten() != b.is_unwritten()
+    {
         return None;
     }
     let len = a.len.get().checked_add(b.len.get())?;
-    Some(Extent::new(a.file_block.get(), a.disk_block.get(), len))
+    Some(Extent::new(a.file_block.get(), a.disk_block(), len).with_unwritten(a.is_unwritten()))
 }

@@ -54,7 +54,9 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: IomapFlags) -> 
     let info = sb.info()?;
     let mut meta = inode.data().meta();
     match meta.extents.map(fb) {
-        Map::Mapped { disk_block, blocks } => Ok(existing(fb, disk_block, blocks)),
+        Map::Mapped {
+            disk_block, blocks, ..
+        } => Ok(existing(fb, disk_block, blocks)),
         Map::Hole { blocks } if !flags.write() || flags.zeroing() => Ok(Mapping {
             offset: bytes(fb),
             length: bytes(blocks.max(1)),
@@ -160,7 +162,9 @@ pub(crate) fn map_for_writeback(inode: &Inode, offset: u64) -> Result<Mapping> {
     let fb = offset >> BLOCK_SHIFT;
     let meta = inode.data().meta();
     match meta.extents.map(fb) {
-        Map::Mapped { disk_block, blocks } => Ok(existing(fb, disk_block, blocks)),
+        Map::Mapped {
+            disk_block, blocks, ..
+        } => Ok(existing(fb, disk_block, blocks)),
         Map::Hole { .. } => {
             pr_err!(
                 "{}: inode {}: dirty page over a hole at block {}\n",
