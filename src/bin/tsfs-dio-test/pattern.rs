@@ -155,3 +155,25 @@ mod tests {
         assert!(compare("x", &a, &a, 0).is_ok());
     }
 }
+
+/// Checks, word by word, that `buf` (file bytes from `base`, a multiple of 8) holds
+/// only zeros and words of the pattern of one of `seeds` at their own place: what a
+/// file that several writers and truncations race on may hold. A torn page passes;
+/// a misplaced, stale or foreign word does not.
+pub fn check_words(buf: &[u8], base: u64, seeds: &[u16]) -> Result<(), String> {
+    for (i, c) in buf.chunks_exact(8).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        let w = u64::from_le_bytes(b);
+        let at = base + i as u64 * 8;
+        let page = (at / PAGE as u64) as u32;
+        let idx = (at as usize % PAGE) / 8;
+        if w != 0 && !seeds.iter().any(|&s| w == word(s, page, idx)) {
+            return Err(format!(
+                "byte {at} (page {page}) holds {w:#018x}: neither zeros nor this page's pattern \
+                 of any seed written"
+            ));
+        }
+    }
+    Ok(())
+}
