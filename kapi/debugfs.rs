@@ -3,7 +3,7 @@
 //! debugfs directories.
 
 use core::sync::atomic::{AtomicPtr, Ordering};
-use kernel::{bindings, prelude::*, str::CStr, sync::Arc, uaccess::UserSlice};
+use kernel::{bindings, error::from_result, prelude::*, str::CStr, sync::Arc, uaccess::UserSlice};
 
 /// What a debugfs file shows when read and does when written.
 pub(crate) trait FileOps: Sync + 'static {
@@ -172,21 +172,22 @@ unsafe extern "C" fn read<T: FileOps>(
 ) -> isize {
     // SAFETY: `file` is valid and its `private_data` is a `&'static T` (see above).
     let data = unsafe { &*(*file).private_data.cast::<T>() };
-    let mut text = TextBuf(KVec::new());
-    if let Err(e) = data.show(&mut text) {
-        return e.to_errno() as isize;
-    }
-    // SAFETY: `buf` is a user pointer of `count` bytes and `ppos` a valid position,
-    // both from the VFS; `text` is a valid kernel buffer of the given length.
-    unsafe {
-        bindings::simple_read_from_buffer(
-            buf.cast(),
-            count,
-            ppos,
-            text.0.as_ptr().cast(),
-            text.0.len(),
-        )
-    }
+    from_result(|| {
+        let mut text = TextBuf(KVec::new());
+        data.show(&mut text)?;
+        // SAFETY: `buf` is a user pointer of `count` bytes and `ppos` a valid
+        // position, both from the VFS; `text` is a valid kernel buffer of the given
+        // length.
+        Ok(unsafe {
+            bindings::simple_read_from_buffer(
+                buf.cast(),
+                count,
+                ppos,
+                text.0.as_ptr().cast(),
+                text.0.len(),
+            )
+        })
+    })
 }
 
 /// # Safety
@@ -200,17 +201,15 @@ unsafe extern "C" fn write<T: FileOps>(
 ) -> isize {
     // SAFETY: `file` is valid and its `private_data` is a `&'static T` (see above).
     let data = unsafe { &*(*file).private_data.cast::<T>() };
-    if count > MAX_WRITE {
-        return EINVAL.to_errno() as isize;
-    }
-    let mut input = KVec::new();
-    let result = UserSlice::new(buf as usize, count)
-        .read_all(&mut input, GFP_KERNEL)
-        .and_then(|()| data.store(&input));
-    match result {
-        Ok(()) => count as isize,
-        Err(e) => e.to_errno() as isize,
-    }
+    from_result(|| {
+        if count > MAX_WRITE {
+            return Err(EINVAL);
+        }
+        let mut input = KVec::new();
+        UserSlice::new(buf as usize, count).read_all(&mut input, GFP_KERNEL)?;
+        data.store(&input)?;
+        Ok(count as isize)
+    })
 }
 
 impl Drop for Dir {
