@@ -150,6 +150,61 @@ impl ExtentList {
     }
 }
 
+impl ExtentList {
+    /// Whether any block of `first .. end` is unwritten.
+    pub(crate) fn any_unwritten(&self, first: u64, end: u64) -> bool {
+        self.items.iter().any(|e| {
+            e.is_unwritten() && e.file_end() > first && u64::from(e.file_block.get()) < end
+        })
+    }
+
+    /// The list with blocks `first .. end` written (unwritten pieces there split
+    /// off and flipped, then merged with written neighbours). `ENOSPC` if the list
+    /// would grow past [`MAX_EXTENTS`].
+    pub(crate) fn with_written(&self, first: u64, end: u64) -> Result<Self> {
+        let mut items = KVec::with_capacity(self.items.len() + 2, GFP_KERNEL)?;
+        for e in self.items.iter() {
+            let (start, stop) = (u64::from(e.file_block.get()), e.file_end());
+            if !e.is_unwritten() || stop <= first || start >= end {
+                push_merged(&mut items, *e)?;
+                continue;
+            }
+            let (a, b) = (start.max(first), stop.min(end));
+            for (from, to, unwritten) in [(start, a, true), (a, b, false), (b, stop, true)] {
+                if to > from {
+                    push_merged(&mut items, piece(e, from, to)?.with_unwritten(unwritten))?;
+                }
+            }
+        }
+        if items.len() > MAX_EXTENTS {
+            return Err(ENOSPC);
+        }
+        Ok(ExtentList { items })
+    }
+}
+
+/// File blocks `from .. to` of `e` (inside it) as an extent of their own.
+fn piece(e: &Extent, from: u64, to: u64) -> Result<Extent> {
+    let skip = from - u64::from(e.file_block.get());
+    Ok(Extent::new(
+        u32::try_from(from).map_err(|_| EINVAL)?,
+        e.disk_block().saturating_add(skip),
+        u32::try_from(to - from).map_err(|_| EINVAL)?,
+    ))
+}
+
+/// Appends `e` to `items`, merged with the last one if they continue each other.
+fn push_merged(items: &mut KVec<Extent>, e: Extent) -> Result {
+    if let Some(last) = items.last_mut() {
+        if let Some(merged) = merge(last, &e) {
+            *last = merged;
+            return Ok(());
+        }
+    }
+    items.push(e, GFP_KERNEL)?;
+    Ok(())
+}
+
 /// `a` and `b` as one extent, if `b` continues `a` in the file and on disk and
 /// both are written or both unwritten.
 fn merge(a: &Extent, b: &Extent) -> Option<Extent> {

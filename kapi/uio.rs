@@ -66,6 +66,15 @@ impl IovIter<'_> {
         unsafe { bindings::iov_iter_alignment(self.ptr) as usize }
     }
 
+    /// Whether every segment's address is a multiple of `mem` and every length a
+    /// multiple of `len` (both powers of two), as direct IO needs.
+    pub(crate) fn is_aligned(&self, mem: u32, len: u32) -> bool {
+        // SAFETY: `ptr` is valid (type invariant).
+        unsafe {
+            bindings::iov_iter_is_aligned(self.ptr, mem.saturating_sub(1), len.saturating_sub(1))
+        }
+    }
+
     /// Makes page faults on the buffer fail instead of being served (`nofault`);
     /// returns the previous setting.
     pub(crate) fn set_nofault(&mut self, nofault: bool) -> bool {
