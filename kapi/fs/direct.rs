@@ -157,14 +157,10 @@ fn dio_rw<T: FileSystem>(
         InodeLock::Exclusive(l) => l.as_ptr(),
         InodeLock::Shared(s) => s.as_ptr(),
     };
-    // SAFETY: `iocb` is live, its file open (the callers' guarantee).
-    if locked
-        != unsafe {
-            (*super::file::File::<T>::from_raw((*iocb).ki_filp))
-                .inode()
-                .as_ptr()
-        }
-    {
+    // SAFETY: `iocb` is live and its file open, of type `T` (the callers'
+    // guarantee).
+    let file = unsafe { super::file::File::<T>::from_raw((*iocb).ki_filp) };
+    if locked != file.inode().as_ptr() {
         // The lock held is another inode's: not the one iomap expects held.
         return Err(EINVAL);
     }
