@@ -155,11 +155,14 @@ pub(crate) fn run(
         }
         first = false;
         let n = match next_run(req) {
+            Err(e) => Err(e),
             // Buffered IO may block: say so rather than fall back silently.
-            Run::SelfMapped(_) if req.nowait() => Err(EAGAIN),
-            Run::SelfMapped(_) if shared_write => Err(EAGAIN),
-            Run::SelfMapped(n) => buffered(req, Fallback::SelfMapped, n as usize, stats, &mut done),
-            Run::Direct(n) => direct_round(req, lock, n as usize, stats, &mut done),
+            Ok(Run::SelfMapped(_)) if req.nowait() => Err(EAGAIN),
+            Ok(Run::SelfMapped(_)) if shared_write => Err(EAGAIN),
+            Ok(Run::SelfMapped(n)) => {
+                buffered(req, Fallback::SelfMapped, n as usize, stats, &mut done)
+            }
+            Ok(Run::Direct(n)) => direct_round(req, lock, n as usize, stats, &mut done),
         };
         match n {
             Ok(0) => break,
@@ -286,16 +289,21 @@ fn under_block<R>(
 }
 
 /// The next run of the remaining buffer: self-mapped or not (always "not" while
-/// detection is off).
-fn next_run(req: &mut DirectRequest<'_, Tsfs>) -> Run {
+/// detection is off). With `RWF_NOWAIT`, `EAGAIN` if the mmap lock is contended.
+fn next_run(req: &mut DirectRequest<'_, Tsfs>) -> Result<Run> {
     let left = req.iter().count() as u64;
     if !DETECT_OVERLAP.load(Relaxed) {
-        return Run::Direct(left);
+        return Ok(Run::Direct(left));
     }
     let mut segs = [(0u64, 0u64); SEGMENTS];
     let n = req.iter().user_segments(&mut segs);
-    let Some(mm) = MmapReadGuard::current() else {
-        return Run::Direct(left);
+    let mm = if req.nowait() {
+        MmapReadGuard::try_current()?
+    } else {
+        MmapReadGuard::current()
+    };
+    let Some(mm) = mm else {
+        return Ok(Run::Direct(left));
     };
     let io = overlap::Io {
         pos: req.pos(),
@@ -303,13 +311,15 @@ fn next_run(req: &mut DirectRequest<'_, Tsfs>) -> Run {
         page: PAGE_SIZE as u64,
     };
     let inode = req.inode();
-    match overlap::first_run(&io, segs.get(..n).unwrap_or(&[]), |addr| {
-        mm.vma_at(addr, inode).map(vma)
-    }) {
-        // Not user memory (or nothing examined): all of it is direct.
-        Run::Direct(0) => Run::Direct(left),
-        r => r,
-    }
+    Ok(
+        match overlap::first_run(&io, segs.get(..n).unwrap_or(&[]), |addr| {
+            mm.vma_at(addr, inode).map(vma)
+        }) {
+            // Not user memory (or nothing examined): all of it is direct.
+            Run::Direct(0) => Run::Direct(left),
+            r => r,
+        },
+    )
 }
 
 /// A mapping as kapi describes it, in the plain-Rust form `overlap` (shared with

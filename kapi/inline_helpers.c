@@ -387,3 +387,8 @@ bool tsfs_iocb_is_append(const struct kiocb *iocb)
 {
 	return iocb->ki_flags & IOCB_APPEND;
 }
+
+bool tsfs_mmap_read_trylock(struct mm_struct *mm)
+{
+	return mmap_read_trylock(mm);
+}

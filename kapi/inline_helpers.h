@@ -96,6 +96,7 @@ bool tsfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
 
 bool tsfs_iocb_is_nowait(const struct kiocb *iocb);
 bool tsfs_iocb_is_append(const struct kiocb *iocb);
+bool tsfs_mmap_read_trylock(struct mm_struct *mm);
 
 void tsfs_file_allow_direct(struct file *file);
 bool tsfs_inode_trylock(struct inode *inode);
