@@ -305,9 +305,13 @@ fn next_run(req: &mut DirectRequest<'_, Tsfs>) -> Result<Run> {
     let Some(mm) = mm else {
         return Ok(Run::Direct(left));
     };
+    // Only the window one round can do: classifying the whole rest every round
+    // would make the total quadratic in the request. (A buffer page mapping the
+    // file past the window is pinned and read as it is now, before the round
+    // that writes its range; that later round classifies its own window.)
     let io = overlap::Io {
         pos: req.pos(),
-        len: left,
+        len: left.min((MAX_PIN_PAGES * PAGE_SIZE) as u64),
         page: PAGE_SIZE as u64,
     };
     let inode = req.inode();
