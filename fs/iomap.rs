@@ -46,6 +46,7 @@ fn existing(fb: u64, disk_block: u64, blocks: u64) -> Mapping {
             addr: bytes(disk_block),
             new: false,
         },
+        dirty: false,
     }
 }
 
@@ -67,7 +68,13 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Resul
             disk_block,
             blocks,
             unwritten: false,
-        } => Ok(existing(fb, disk_block, blocks)),
+        } => {
+            let mut m = existing(fb, disk_block, blocks);
+            // A direct write growing the file over written blocks (the end of
+            // its last block): its completion changes the size.
+            m.dirty = flags.direct() && flags.write() && pos.saturating_add(length) > inode.size();
+            Ok(m)
+        }
         Map::Mapped {
             disk_block, blocks, ..
         } if !flags.write() || flags.zeroing() || (flags.direct() && !no_alloc) => Ok(Mapping {
@@ -76,6 +83,7 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Resul
             extent: Kind::Unwritten {
                 addr: bytes(disk_block),
             },
+            dirty: false,
         }),
         Map::Mapped { .. } | Map::Hole { .. } if flags.write() && !flags.zeroing() && no_alloc => {
             Err(EAGAIN)
@@ -103,12 +111,14 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Resul
                     addr: bytes(disk_block),
                     new: true,
                 },
+                dirty: false,
             })
         }
         Map::Hole { blocks } if !flags.write() || flags.zeroing() => Ok(Mapping {
             offset: bytes(fb),
             length: bytes(blocks.max(1)),
             extent: Kind::Hole,
+            dirty: false,
         }),
         Map::Hole { blocks } => {
             let want = blocks.min(end.saturating_sub(fb)).max(1);
@@ -138,6 +148,7 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Resul
                 offset: bytes(fb),
                 length: bytes(count),
                 extent,
+                dirty: false,
             })
         }
     }

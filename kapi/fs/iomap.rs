@@ -41,6 +41,10 @@ pub(crate) struct Mapping {
     pub(crate) offset: u64,
     pub(crate) length: u64,
     pub(crate) extent: Extent,
+    /// The write changes metadata that a data sync must write (the size):
+    /// `IOMAP_F_DIRTY`, so an `O_DSYNC` direct write is synced rather than
+    /// written through with FUA alone.
+    pub(crate) dirty: bool,
 }
 
 /// Why iomap asks.
@@ -91,6 +95,11 @@ fn to_c(m: &Mapping, bdev: *mut bindings::block_device) -> bindings::iomap {
         ),
         Extent::Unwritten { addr } => (bindings::IOMAP_UNWRITTEN, addr, 0),
     };
+    let flags = if m.dirty {
+        flags | bindings::IOMAP_F_DIRTY
+    } else {
+        flags
+    };
     bindings::iomap {
         addr,
         offset: i64::try_from(m.offset).unwrap_or(i64::MAX),
@@ -119,6 +128,7 @@ fn from_c(m: &bindings::iomap) -> Mapping {
         offset: u64::try_from(m.offset).unwrap_or(0),
         length: m.length,
         extent,
+        dirty: u32::from(m.flags) & bindings::IOMAP_F_DIRTY != 0,
     }
 }
 
