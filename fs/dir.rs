@@ -54,6 +54,9 @@ fn corrupt(sb: &SuperBlock, dir: &Inode, what: &str) -> Error {
 /// The disk block of directory block `file_block`.
 fn disk_block(sb: &SuperBlock, dir: &Inode, file_block: u64) -> Result<u64> {
     match dir.data().meta().extents.map(file_block) {
+        Mapping::Mapped {
+            unwritten: true, ..
+        } => Err(corrupt(sb, dir, "unwritten extent in a directory")),
         Mapping::Mapped { disk_block, .. } => Ok(disk_block),
         Mapping::Hole { .. } => Err(corrupt(sb, dir, "hole in a directory")),
     }

@@ -132,28 +132,88 @@ impl ExtentList {
             if e.file_end() <= first_block {
                 kept.push(*e, GFP_KERNEL)?;
             } else if start >= first_block {
-                released.push((e.disk_block.get(), u64::from(e.len.get())), GFP_KERNEL)?;
+                released.push((e.disk_block(), u64::from(e.len.get())), GFP_KERNEL)?;
             } else {
                 // Split: the part before `first_block` stays.
                 let keep = first_block - start;
                 let drop = u64::from(e.len.get()) - keep;
                 let keep32 = u32::try_from(keep).map_err(|_| EINVAL)?;
                 kept.push(
-                    Extent::new(e.file_block.get(), e.disk_block.get(), keep32),
+                    Extent::new(e.file_block.get(), e.disk_block(), keep32)
+                        .with_unwritten(e.is_unwritten()),
                     GFP_KERNEL,
                 )?;
-                released.push((e.disk_block.get().saturating_add(keep), drop), GFP_KERNEL)?;
+                released.push((e.disk_block().saturating_add(keep), drop), GFP_KERNEL)?;
             }
         }
         Ok((ExtentList { items: kept }, released))
     }
 }
 
-/// `a` and `b` as one extent, if `b` continues `a` in the file and on disk.
+impl ExtentList {
+    /// Whether any block of `first .. end` is unwritten.
+    pub(crate) fn any_unwritten(&self, first: u64, end: u64) -> bool {
+        self.items.iter().any(|e| {
+            e.is_unwritten() && e.file_end() > first && u64::from(e.file_block.get()) < end
+        })
+    }
+
+    /// The list with blocks `first .. end` written (unwritten pieces there split
+    /// off and flipped, then merged with written neighbours). `ENOSPC` if the list
+    /// would grow past [`MAX_EXTENTS`].
+    pub(crate) fn with_written(&self, first: u64, end: u64) -> Result<Self> {
+        let mut items = KVec::with_capacity(self.items.len() + 2, GFP_KERNEL)?;
+        for e in self.items.iter() {
+            let (start, stop) = (u64::from(e.file_block.get()), e.file_end());
+            if !e.is_unwritten() || stop <= first || start >= end {
+                push_merged(&mut items, *e)?;
+                continue;
+            }
+            let (a, b) = (start.max(first), stop.min(end));
+            for (from, to, unwritten) in [(start, a, true), (a, b, false), (b, stop, true)] {
+                if to > from {
+                    push_merged(&mut items, piece(e, from, to)?.with_unwritten(unwritten))?;
+                }
+            }
+        }
+        if items.len() > MAX_EXTENTS {
+            return Err(ENOSPC);
+        }
+        Ok(ExtentList { items })
+    }
+}
+
+/// File blocks `from .. to` of `e` (inside it) as an extent of their own.
+fn piece(e: &Extent, from: u64, to: u64) -> Result<Extent> {
+    let skip = from - u64::from(e.file_block.get());
+    Ok(Extent::new(
+        u32::try_from(from).map_err(|_| EINVAL)?,
+        e.disk_block().saturating_add(skip),
+        u32::try_from(to - from).map_err(|_| EINVAL)?,
+    ))
+}
+
+/// Appends `e` to `items`, merged with the last one if they continue each other.
+fn push_merged(items: &mut KVec<Extent>, e: Extent) -> Result {
+    if let Some(last) = items.last_mut() {
+        if let Some(merged) = merge(last, &e) {
+            *last = merged;
+            return Ok(());
+        }
+    }
+    items.push(e, GFP_KERNEL)?;
+    Ok(())
+}
+
+/// `a` and `b` as one extent, if `b` continues `a` in the file and on disk and
+/// both are written or both unwritten.
 fn merge(a: &Extent, b: &Extent) -> Option<Extent> {
-    if a.file_end() != u64::from(b.file_block.get()) || a.disk_end() != b.disk_block.get() {
+    if a.file_end() != u64::from(b.file_block.get())
+        || a.disk_end() != b.disk_block()
+        || a.is_unwritten() != b.is_unwritten()
+    {
         return None;
     }
     let len = a.len.get().checked_add(b.len.get())?;
-    Some(Extent::new(a.file_block.get(), a.disk_block.get(), len))
+    Some(Extent::new(a.file_block.get(), a.disk_block(), len).with_unwritten(a.is_unwritten()))
 }

@@ -5,12 +5,12 @@
 //! Buffered reads are the VFS's `generic_file_read_iter` over tsfs's iomap read
 //! path. Direct IO (`O_DIRECT`) is fs/dio.rs, under the inode lock.
 
-use super::{dio, inode::InodeData, super_block::info_of, Inode, LockedInode, Tsfs, IOMAP};
+use super::{dio, inode::InodeData, iomap, super_block::info_of, Inode, LockedInode, Tsfs, IOMAP};
 use crate::format::BLOCK_SIZE;
 use crate::kapi::fs::{
-    direct::DirectRequest,
+    direct::{DirectRequest, InodeLock},
     file::{File, IoRequest},
-    inode::{LockGuard, SetAttr},
+    inode::{LockGuard, SetAttr, SharedGuard},
 };
 use crate::locking::State;
 use kernel::prelude::*;
@@ -47,25 +47,109 @@ pub(crate) fn write_iter(req: &mut IoRequest<'_, Tsfs>) -> Result<usize> {
     req.sync_written(written)
 }
 
-/// `write_iter` with `O_DIRECT`: fs/dio.rs under the inode lock.
+/// `write_iter` with `O_DIRECT`: fs/dio.rs. An overwrite of written blocks
+/// inside the file, aligned to blocks, runs under the inode lock held shared
+/// (several at once); what needs more (allocating, extending, a sub-block or
+/// `O_APPEND` write, dropping set-id bits, a buffered fallback) runs under it
+/// held exclusively, retried so if the shared attempt stops.
 fn write_direct(req: &mut DirectRequest<'_, Tsfs>) -> Result<usize> {
-    let written = {
-        let inode = req.inode();
-        let locked = lock_for(req, inode)?;
-        if req.write_checks(&locked)? == 0 {
-            return Ok(0);
+    let inode = req.inode();
+    let stats = &info_of(inode.super_block())?.dio;
+    let mut done = dio::Done::default();
+    let mut checked = false;
+    if may_overwrite_shared(req, inode) {
+        let shared = lock_shared_for(req, inode)?;
+        if iomap::is_overwrite(inode, req.pos(), req.iter().count() as u64) {
+            match req.write_checks_overwrite(&shared) {
+                Ok(0) => return Ok(0),
+                Ok(_) => {
+                    checked = true;
+                    req.kiocb_modified()?;
+                    done = dio::run(req, &InodeLock::Shared(&shared), stats)?;
+                }
+                Err(e) if e == EAGAIN && !req.nowait() => {}
+                Err(e) => return Err(e),
+            }
         }
-        req.file_modified()?;
-        dio::run(req, &locked, &info_of(inode.super_block())?.dio)?
+        if checked && !done.needs_exclusive {
+            drop(shared);
+            return finish_write(req, &done);
+        }
+    }
+    let more = {
+        let locked = match lock_for(req, inode) {
+            Ok(l) => l,
+            Err(_) if done.bytes > 0 => return finish_write(req, &done),
+            Err(e) => return Err(e),
+        };
+        inode.dio_wait();
+        if !checked {
+            if req.write_checks(&locked)? == 0 {
+                return Ok(0);
+            }
+            req.kiocb_modified()?;
+        }
+        dio::run(req, &InodeLock::Exclusive(&locked), stats)
     };
-    req.sync_written(written)
+    match more {
+        Ok(more) => {
+            done.bytes += more.bytes;
+            done.buffered += more.buffered;
+        }
+        Err(_) if done.bytes > 0 => {}
+        Err(e) => return Err(e),
+    }
+    finish_write(req, &done)
 }
 
-/// `read_iter` with `O_DIRECT`: fs/dio.rs under the inode lock.
+/// The count a direct write returns. iomap syncs what it wrote directly for
+/// `O_DSYNC` itself, after the completion set the size; bytes that went buffered
+/// (written back, but not their metadata) are synced here, once.
+fn finish_write(req: &mut DirectRequest<'_, Tsfs>, done: &dio::Done) -> Result<usize> {
+    if done.buffered > 0 {
+        req.sync_written(done.bytes)
+    } else {
+        Ok(done.bytes)
+    }
+}
+
+/// Whether a direct write may try the shared inode lock: whole blocks, no
+/// set-id bits to drop. (Inside the file and over written blocks is checked
+/// under the lock.)
+fn may_overwrite_shared(req: &mut DirectRequest<'_, Tsfs>, inode: &Inode) -> bool {
+    let block = u64::from(BLOCK_SIZE);
+    req.pos() % block == 0
+        && req.iter().count() as u64 % block == 0
+        && inode.mode() & (S_ISUID | S_ISGID) == 0
+}
+
+const S_ISUID: u16 = 0o4000;
+const S_ISGID: u16 = 0o2000;
+
+/// `read_iter` with `O_DIRECT`: fs/dio.rs under the inode lock held shared.
 fn read_direct(req: &mut DirectRequest<'_, Tsfs>) -> Result<usize> {
     let inode = req.inode();
-    let locked = lock_for(req, inode)?;
-    dio::run(req, &locked, &info_of(inode.super_block())?.dio)
+    let shared = lock_shared_for(req, inode)?;
+    let done = dio::run(
+        req,
+        &InodeLock::Shared(&shared),
+        &info_of(inode.super_block())?.dio,
+    )?;
+    drop(shared);
+    req.file().accessed();
+    Ok(done.bytes)
+}
+
+/// The inode lock held shared; with `RWF_NOWAIT`, `EAGAIN` rather than waiting.
+fn lock_shared_for<'a>(
+    req: &IoRequest<'_, Tsfs>,
+    inode: &'a Inode,
+) -> Result<SharedGuard<'a, Tsfs>> {
+    if req.nowait() {
+        inode.try_lock_shared().ok_or(EAGAIN)
+    } else {
+        Ok(inode.lock_shared())
+    }
 }
 
 /// The inode lock for a request; with `RWF_NOWAIT`, `EAGAIN` rather than
@@ -112,6 +196,8 @@ fn truncate(inode: &LockedInode<'_>, size: u64) -> Result {
     if inode.is_dir() {
         return Err(EISDIR);
     }
+    // No direct IO in flight (none starts: the inode lock is held exclusively).
+    inode.dio_wait();
     let data: &InodeData = inode.data();
     let _block = data.pagecache.lock(State::Block);
     let invalidate = inode.lock_invalidate();

@@ -413,7 +413,7 @@ pub(crate) fn evict(inode: &Inode) {
         // Directory blocks are cached buffers: a dirty one must not be written
         // over whatever the block holds next.
         for e in meta.extents.as_slice() {
-            for block in e.disk_block.get()..e.disk_end() {
+            for block in e.disk_block()..e.disk_end() {
                 buffer::forget(sb, block);
             }
         }

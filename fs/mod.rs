@@ -29,7 +29,7 @@ use crate::kapi::fs::{
     self as vfs,
     file::{DirContext, File, IoRequest},
     inode::{RenameFlags, SetAttr},
-    iomap::{Flags, Mapping},
+    iomap::{Flags, Mapping, WriteDone},
     vm::{FaultResult, NewVma, VmFault},
     FileSystem, Idmap, NewSuperBlock, Remount, StatFs,
 };
@@ -67,6 +67,12 @@ pub(crate) type Dentry = vfs::Dentry<Tsfs>;
 
 /// How iomap maps tsfs files (`fs/iomap.rs`).
 pub(crate) const IOMAP: vfs::iomap::Ops<Tsfs> = vfs::iomap::Ops::new::<Tsfs>();
+
+/// How direct IO maps tsfs files and completes writes (`fs/iomap.rs`).
+pub(crate) const DIRECT: vfs::direct::DirectOps<Tsfs> = vfs::direct::DirectOps {
+    map: IOMAP,
+    done: vfs::iomap::DioOps::new::<Tsfs>(),
+};
 
 impl FileSystem for Tsfs {
     type Data = Pin<KBox<SbInfo>>;
@@ -132,6 +138,15 @@ impl vfs::iomap::Operations for Tsfs {
 
     fn map_blocks(inode: &Inode, offset: u64) -> Result<Mapping> {
         iomap::map_for_writeback(inode, offset)
+    }
+}
+
+#[vtable]
+impl vfs::iomap::DioOperations for Tsfs {
+    type FileSystem = Tsfs;
+
+    fn write_done(done: &WriteDone<'_, Tsfs>) -> Result {
+        iomap::write_done(done)
     }
 }
 
@@ -221,6 +236,10 @@ impl vfs::inode::Operations for Regular {
 
     fn setattr(req: &SetAttr<'_, Tsfs>) -> Result {
         file::setattr(req)
+    }
+
+    fn dio_alignment(inode: &Inode) -> Option<(u32, u32)> {
+        Some(dio::alignment(inode))
     }
 }
 

@@ -352,3 +352,43 @@ bool tsfs_inode_trylock(struct inode *inode)
 {
 	return inode_trylock(inode);
 }
+
+void tsfs_inode_lock_shared(struct inode *inode)
+{
+	inode_lock_shared(inode);
+}
+
+bool tsfs_inode_trylock_shared(struct inode *inode)
+{
+	return inode_trylock_shared(inode);
+}
+
+void tsfs_inode_unlock_shared(struct inode *inode)
+{
+	inode_unlock_shared(inode);
+}
+
+unsigned int tsfs_bdev_logical_block_size(struct block_device *bdev)
+{
+	return bdev_logical_block_size(bdev);
+}
+
+unsigned int tsfs_bdev_dma_alignment(struct block_device *bdev)
+{
+	return bdev_dma_alignment(bdev);
+}
+
+struct inode *tsfs_path_inode(const struct path *path)
+{
+	return d_inode(path->dentry);
+}
+
+bool tsfs_iocb_is_append(const struct kiocb *iocb)
+{
+	return iocb->ki_flags & IOCB_APPEND;
+}
+
+bool tsfs_mmap_read_trylock(struct mm_struct *mm)
+{
+	return mmap_read_trylock(mm);
+}

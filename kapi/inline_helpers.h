@@ -13,6 +13,7 @@ struct iov_iter;
 struct mm_struct;
 struct vm_area_struct;
 struct address_space;
+struct path;
 
 void tsfs_lockdep_init_map(struct lockdep_map *map, const char *name,
 			   struct lock_class_key *key);
@@ -41,6 +42,7 @@ unsigned long tsfs_vma_pgoff(const struct vm_area_struct *vma);
 struct address_space *tsfs_vma_mapping(const struct vm_area_struct *vma);
 
 struct address_space;
+struct path;
 struct buffer_head;
 struct dentry;
 struct dir_context;
@@ -93,8 +95,16 @@ bool tsfs_dir_emit(struct dir_context *ctx, const char *name, int len, u64 ino,
 bool tsfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
 
 bool tsfs_iocb_is_nowait(const struct kiocb *iocb);
+bool tsfs_iocb_is_append(const struct kiocb *iocb);
+bool tsfs_mmap_read_trylock(struct mm_struct *mm);
 
 void tsfs_file_allow_direct(struct file *file);
 bool tsfs_inode_trylock(struct inode *inode);
+void tsfs_inode_lock_shared(struct inode *inode);
+bool tsfs_inode_trylock_shared(struct inode *inode);
+void tsfs_inode_unlock_shared(struct inode *inode);
+unsigned int tsfs_bdev_logical_block_size(struct block_device *bdev);
+unsigned int tsfs_bdev_dma_alignment(struct block_device *bdev);
+struct inode *tsfs_path_inode(const struct path *path);
 
 #endif

@@ -3,7 +3,7 @@
 //! The current task's address space: which mapping backs a user address.
 
 use crate::kapi::fs::{FileSystem, INode};
-use kernel::{bindings, page::PAGE_SIZE};
+use kernel::{bindings, page::PAGE_SIZE, prelude::*};
 
 // Only pointers cross: bindgen's structs with empty members (lock debugging off)
 // make the lint flag them, as it does in `kernel::bindings` itself.
@@ -12,6 +12,7 @@ extern "C" {
     fn tsfs_current_mm() -> *mut bindings::mm_struct;
     fn tsfs_mmap_read_lock(mm: *mut bindings::mm_struct);
     fn tsfs_mmap_read_unlock(mm: *mut bindings::mm_struct);
+    fn tsfs_mmap_read_trylock(mm: *mut bindings::mm_struct) -> bool;
     fn tsfs_vma_start(vma: *const bindings::vm_area_struct) -> usize;
     fn tsfs_vma_end(vma: *const bindings::vm_area_struct) -> usize;
     fn tsfs_vma_pgoff(vma: *const bindings::vm_area_struct) -> usize;
@@ -56,6 +57,26 @@ impl MmapReadGuard {
             mm,
             _not_send: core::marker::PhantomData,
         })
+    }
+
+    /// Read-locks the current task's address space if that needs no waiting:
+    /// `EAGAIN` if it would; `None` for a kernel thread.
+    pub(crate) fn try_current() -> Result<Option<Self>> {
+        // SAFETY: reads the current task's `mm` pointer.
+        let mm = unsafe { tsfs_current_mm() };
+        if mm.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: `mm` is the live address space of the current task, which keeps it
+        // alive while the task runs here.
+        if !unsafe { tsfs_mmap_read_trylock(mm) } {
+            return Err(EAGAIN);
+        }
+        // INVARIANT: locked above.
+        Ok(Some(MmapReadGuard {
+            mm,
+            _not_send: core::marker::PhantomData,
+        }))
     }
 
     /// The mapping at user address `addr`, described relative to `file` (its file

@@ -66,6 +66,15 @@ impl IovIter<'_> {
         unsafe { bindings::iov_iter_alignment(self.ptr) as usize }
     }
 
+    /// Whether every segment's address is a multiple of `mem` and every length a
+    /// multiple of `len` (both powers of two), as direct IO needs.
+    pub(crate) fn is_aligned(&self, mem: u32, len: u32) -> bool {
+        // SAFETY: `ptr` is valid (type invariant).
+        unsafe {
+            bindings::iov_iter_is_aligned(self.ptr, mem.saturating_sub(1), len.saturating_sub(1))
+        }
+    }
+
     /// Makes page faults on the buffer fail instead of being served (`nofault`);
     /// returns the previous setting.
     pub(crate) fn set_nofault(&mut self, nofault: bool) -> bool {
@@ -150,47 +159,63 @@ impl IovIter<'_> {
     }
 
     /// Pins the user pages of the next `max` bytes (at most [`MAX_PIN_PAGES`]
-    /// pages), faulting them in as needed (unless `nofault` is set), and advances
-    /// past them. The IO then runs on the pinned pages, so it never needs the user's
-    /// address space (or its `mmap_lock`) again.
+    /// pages, across as many segments as that takes), faulting them in as needed
+    /// (unless `nofault` is set), and advances past them. The IO then runs on the
+    /// pinned pages, so it never needs the user's address space (or its
+    /// `mmap_lock`) again. An error after some pages were pinned ends the round
+    /// there (the caller meets it again next round).
     pub(crate) fn pin(&mut self, max: usize) -> Result<Pinned> {
         let write_to_pages = {
             // SAFETY: `ptr` is valid (type invariant).
             let it = unsafe { &*self.ptr };
             !it.data_source
         };
-        let mut pages = KVec::new();
-        for _ in 0..MAX_PIN_PAGES {
-            pages.push(core::ptr::null_mut(), GFP_KERNEL)?;
+        let mut pinned = Pinned {
+            pages: KVec::with_capacity(MAX_PIN_PAGES, GFP_KERNEL)?,
+            bvecs: KVec::with_capacity(MAX_PIN_PAGES, GFP_KERNEL)?,
+            len: 0,
+            write_to_pages,
+        };
+        while pinned.len < max && pinned.pages.len() < MAX_PIN_PAGES && self.count() > 0 {
+            let want = max - pinned.len;
+            match self.pin_segment(&mut pinned, want) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if pinned.len == 0 => return Err(e),
+                Err(_) => break,
+            }
         }
-        let mut array = pages.as_mut_ptr();
+        Ok(pinned)
+    }
+
+    /// Pins up to `max` more bytes of the current segment into `pinned` (in its
+    /// spare page slots); the bytes pinned.
+    fn pin_segment(&mut self, pinned: &mut Pinned, max: usize) -> Result<usize> {
+        let have = pinned.pages.len();
+        let room = MAX_PIN_PAGES.saturating_sub(have);
+        if pinned.pages.capacity() < MAX_PIN_PAGES || room == 0 {
+            return Ok(0);
+        }
+        // SAFETY: `have + room` is within the capacity (checked above).
+        let mut array = unsafe { pinned.pages.as_mut_ptr().add(have) };
         let mut offset = 0usize;
-        // SAFETY: `ptr` is valid and exclusively ours; `array` has room for
-        // `MAX_PIN_PAGES` page pointers, which is what may be filled.
+        // SAFETY: `ptr` is valid and exclusively ours; `array` has room for `room`
+        // page pointers, which is what may be filled.
         let n = unsafe {
-            bindings::iov_iter_extract_pages(
-                self.ptr,
-                &mut array,
-                max,
-                MAX_PIN_PAGES as _,
-                0,
-                &mut offset,
-            )
+            bindings::iov_iter_extract_pages(self.ptr, &mut array, max, room as _, 0, &mut offset)
         };
         let len = usize::try_from(n).map_err(|_| Error::from_errno(n as i32))?;
         let page = PAGE_SIZE;
-        let count = (offset + len).div_ceil(page);
-        if count > pages.len() {
-            return Err(EINVAL);
-        }
-        // SAFETY: shrinking only; the dropped elements are plain pointers.
-        unsafe { pages.set_len(count) };
-        let mut bvecs = KVec::with_capacity(count, GFP_KERNEL)?;
+        let count = (offset + len).div_ceil(page).min(room);
+        // SAFETY: the call filled `count` slots after the `have` in use, within the
+        // capacity; they are pinned pages, now recorded (so unpinned on drop).
+        unsafe { pinned.pages.set_len(have + count) };
         let mut left = len;
-        for (i, &p) in pages.iter().enumerate() {
+        for (i, &p) in pinned.pages.iter().skip(have).enumerate() {
             let off = if i == 0 { offset } else { 0 };
             let take = left.min(page - off);
-            bvecs.push(
+            // Cannot fail: `bvecs` has room for as many entries as `pages`.
+            pinned.bvecs.push(
                 bindings::bio_vec {
                     bv_page: p,
                     bv_len: take as u32,
@@ -200,13 +225,9 @@ impl IovIter<'_> {
             )?;
             left -= take;
         }
-        // INVARIANT: `pages` are exactly the pinned pages, `bvecs` cover `len` bytes.
-        Ok(Pinned {
-            pages,
-            bvecs,
-            len,
-            write_to_pages,
-        })
+        // INVARIANT: `pages` are the pinned pages; `bvecs` cover `len` more bytes.
+        pinned.len += len;
+        Ok(len)
     }
 }
 

@@ -32,7 +32,15 @@
 //! unmapped file range is a hole (reads as zeros). This is what iomap wants: a
 //! file range is either one extent's piece or a hole up to the next extent
 //! ([`map_block`]). File blocks are `u32`, so a file is at most 16 TiB
-//! ([`MAX_FILE_SIZE`]). No extent lies wholly past the block holding the last byte.
+//! ([`MAX_FILE_SIZE`]). No extent maps a block past the one holding the last byte.
+//!
+//! An extent may be *unwritten* ([`EXTENT_UNWRITTEN`]): its blocks are allocated
+//! to the file but hold nothing written through it yet, so they read as zeros
+//! whatever the disk holds. A direct write allocates unwritten extents and
+//! converts to written only the blocks whose data reached the disk, so a write
+//! that fails part-way never exposes stale disk contents. Neighbouring extents
+//! merge only if both are written or both unwritten. Directories have no
+//! unwritten extents.
 //!
 //! # Directories
 //! A directory's data is an array of 512-byte slots, 8 per block, each a
@@ -56,8 +64,9 @@ use core::fmt;
 
 /// Magic number at the start of the super block ("TSFS" + format generation).
 pub const TSFS_MAGIC: u32 = 0x5453_4653;
-/// The format version this file describes; others are refused.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this file describes; others are refused. Version 2 added
+/// unwritten extents ([`EXTENT_UNWRITTEN`]).
+pub const FORMAT_VERSION: u32 = 2;
 /// The only block size tsfs uses.
 pub const BLOCK_SIZE: u32 = 4096;
 /// `BLOCK_SIZE` as a shift count.
@@ -703,27 +712,58 @@ impl SuperBlock {
 // ---------------------------------------------------------------------------
 // Extents
 
+/// Bits of [`Extent::start`] holding the disk block (disk blocks are below
+/// [`MAX_BLOCKS`], well inside them).
+pub const EXTENT_DISK_MASK: u64 = (1 << 48) - 1;
+/// [`Extent::start`] flag: the extent is unwritten (allocated, reads as zeros).
+pub const EXTENT_UNWRITTEN: u64 = 1 << 63;
+/// Every flag bit defined; the other bits above [`EXTENT_DISK_MASK`] are zero.
+pub const EXTENT_FLAGS: u64 = EXTENT_UNWRITTEN;
+
 on_disk! {
     /// File blocks `file_block .. file_block + len` live at disk blocks
-    /// `disk_block .. disk_block + len`.
+    /// `disk_block() .. disk_block() + len`.
     pub struct Extent (16) {
         /// First file block mapped.
         pub file_block: Le32,
         /// Blocks mapped (at least 1).
         pub len: Le32,
-        /// Disk block of `file_block`.
-        pub disk_block: Le64,
+        /// Disk block of `file_block` (the bits of [`EXTENT_DISK_MASK`]) and
+        /// flags ([`EXTENT_FLAGS`]); read it with [`Extent::disk_block`] and
+        /// [`Extent::is_unwritten`].
+        pub start: Le64,
     }
 }
 
 impl Extent {
-    /// An extent mapping `len` file blocks from `file_block` to `disk_block`.
+    /// A written extent mapping `len` file blocks from `file_block` to
+    /// `disk_block` (below 2^48; higher bits are dropped).
     pub const fn new(file_block: u32, disk_block: u64, len: u32) -> Self {
         Self {
             file_block: Le32::new(file_block),
             len: Le32::new(len),
-            disk_block: Le64::new(disk_block),
+            start: Le64::new(disk_block & EXTENT_DISK_MASK),
         }
+    }
+
+    /// This extent, unwritten if `unwritten`, else written.
+    pub const fn with_unwritten(self, unwritten: bool) -> Self {
+        let start = self.start.get() & !EXTENT_UNWRITTEN;
+        let flag = if unwritten { EXTENT_UNWRITTEN } else { 0 };
+        Self {
+            start: Le64::new(start | flag),
+            ..self
+        }
+    }
+
+    /// Disk block of `file_block`.
+    pub const fn disk_block(&self) -> u64 {
+        self.start.get() & EXTENT_DISK_MASK
+    }
+
+    /// Whether the extent is unwritten: its blocks read as zeros.
+    pub const fn is_unwritten(&self) -> bool {
+        self.start.get() & EXTENT_UNWRITTEN != 0
     }
 
     /// One past the last file block mapped.
@@ -733,9 +773,7 @@ impl Extent {
 
     /// One past the last disk block used (saturating, for corrupt extents).
     pub fn disk_end(&self) -> u64 {
-        self.disk_block
-            .get()
-            .saturating_add(u64::from(self.len.get()))
+        self.disk_block().saturating_add(u64::from(self.len.get()))
     }
 }
 
@@ -749,6 +787,8 @@ pub enum Mapping {
         disk_block: u64,
         /// Contiguous blocks from there (at least 1).
         blocks: u64,
+        /// The extent is unwritten: these blocks read as zeros.
+        unwritten: bool,
     },
     /// The block and the `blocks - 1` that follow are a hole (up to the next
     /// extent, or to [`MAX_FILE_BLOCKS`]; 0 when the block is past that).
@@ -776,8 +816,9 @@ pub fn map_block<I: IntoIterator<Item = Extent>>(extents: I, file_block: u64) ->
             };
         }
         return Mapping::Mapped {
-            disk_block: e.disk_block.get().saturating_add(file_block - start),
+            disk_block: e.disk_block().saturating_add(file_block - start),
             blocks: e.file_end() - file_block,
+            unwritten: e.is_unwritten(),
         };
     }
     Mapping::Hole {
@@ -796,6 +837,8 @@ pub enum ExtentError {
     OutsideDataArea,
     /// An extent that starts before the previous one ends.
     UnsortedOrOverlapping,
+    /// An extent with flag bits this version does not define.
+    UnknownFlags,
 }
 
 impl ExtentError {
@@ -808,6 +851,7 @@ impl ExtentError {
                 "extent outside the data area (metadata or past the end)"
             }
             ExtentError::UnsortedOrOverlapping => "extents unsorted or overlapping",
+            ExtentError::UnknownFlags => "extent with unknown flags",
         }
     }
 }
@@ -826,7 +870,10 @@ pub fn check_extent(e: &Extent, geom: &Geometry) -> Result<(), ExtentError> {
     if e.file_end() > MAX_FILE_BLOCKS {
         return Err(ExtentError::PastMaxFileSize);
     }
-    if !geom.in_data_area(e.disk_block.get(), u64::from(e.len.get())) {
+    if e.start.get() & !(EXTENT_DISK_MASK | EXTENT_FLAGS) != 0 {
+        return Err(ExtentError::UnknownFlags);
+    }
+    if !geom.in_data_area(e.disk_block(), u64::from(e.len.get())) {
         return Err(ExtentError::OutsideDataArea);
     }
     Ok(())

@@ -319,7 +319,7 @@ impl Image {
         let mut new = self.write_new_blocks(blocks as u32, &buf)?;
         let mut all = extents;
         match (all.last_mut(), new.first()) {
-            (Some(last), Some(n)) if last.disk_end() == n.disk_block.get() => {
+            (Some(last), Some(n)) if last.disk_end() == n.disk_block() => {
                 last.len = Le32::new(last.len.get() + n.len.get());
             }
             _ => all.append(&mut new),
@@ -361,15 +361,18 @@ impl Image {
             .map(|(_, ino, _)| ino))
     }
 
-    /// File `ino`'s contents, holes read as zeros.
+    /// File `ino`'s contents, holes and unwritten extents read as zeros.
     pub fn read_file(&self, ino: u32) -> io::Result<Vec<u8>> {
         let inode = self.read_inode(ino)?;
         let size = inode.size.get() as usize;
         let mut out = vec![0u8; size.next_multiple_of(BLOCK_BYTES)];
         for e in self.extents(ino, &inode)? {
+            if e.is_unwritten() {
+                continue;
+            }
             let data = self
                 .dev
-                .read_blocks(e.disk_block.get(), u64::from(e.len.get()))?;
+                .read_blocks(e.disk_block(), u64::from(e.len.get()))?;
             let at = e.file_block.get() as usize * BLOCK_BYTES;
             let end = (at + data.len()).min(out.len());
             if at < end {

@@ -41,7 +41,8 @@ fn struct_sizes_are_as_documented() {
 #[test]
 fn integers_are_little_endian() {
     assert_eq!(Le32::new(0x1234_5678).to_owned(), Le32::new(0x1234_5678));
-    let e = Extent::new(0x0102_0304, 0x1112_1314_1516_1718, 0x0a0b_0c0d);
+    let mut e = Extent::new(0x0102_0304, 0, 0x0a0b_0c0d);
+    e.start = Le64::new(0x1112_1314_1516_1718);
     assert_eq!(
         e.to_array(),
         [
@@ -78,10 +79,13 @@ fn superblock_errors_are_specific() {
         resealed(&|sb| sb.magic = Le32::new(1)),
         Err(SbError::BadMagic)
     );
-    assert_eq!(
-        resealed(&|sb| sb.version = Le32::new(2)),
-        Err(SbError::UnsupportedVersion)
-    );
+    // Version 1 (before unwritten extents) and any later one are refused.
+    for version in [1, FORMAT_VERSION + 1] {
+        assert_eq!(
+            resealed(&|sb| sb.version = Le32::new(version)),
+            Err(SbError::UnsupportedVersion)
+        );
+    }
     assert_eq!(
         resealed(&|sb| sb.block_size = Le32::new(1024)),
         Err(SbError::BadBlockOrInodeSize)
@@ -289,21 +293,24 @@ fn extent_lookup_maps_pieces_and_holes() {
         map(2),
         Mapping::Mapped {
             disk_block: 100,
-            blocks: 3
+            blocks: 3,
+            unwritten: false
         }
     );
     assert_eq!(
         map(4),
         Mapping::Mapped {
             disk_block: 102,
-            blocks: 1
+            blocks: 1,
+            unwritten: false
         }
     );
     assert_eq!(
         map(5),
         Mapping::Mapped {
             disk_block: 200,
-            blocks: 1
+            blocks: 1,
+            unwritten: false
         }
     );
     assert_eq!(map(6), Mapping::Hole { blocks: 4 });
@@ -311,7 +318,8 @@ fn extent_lookup_maps_pieces_and_holes() {
         map(13),
         Mapping::Mapped {
             disk_block: 303,
-            blocks: 1
+            blocks: 1,
+            unwritten: false
         }
     );
     assert_eq!(
@@ -321,6 +329,16 @@ fn extent_lookup_maps_pieces_and_holes() {
         }
     );
     assert_eq!(map(MAX_FILE_BLOCKS), Mapping::Hole { blocks: 0 });
+    // An unwritten extent maps its blocks and says so.
+    let unwritten = [Extent::new(0, 500, 2).with_unwritten(true)];
+    assert_eq!(
+        map_block(unwritten, 1),
+        Mapping::Mapped {
+            disk_block: 501,
+            blocks: 1,
+            unwritten: true
+        }
+    );
     assert_eq!(
         map_block([], 7),
         Mapping::Hole {
@@ -334,7 +352,8 @@ fn extent_lookup_maps_pieces_and_holes() {
         map_block(chained, 11),
         Mapping::Mapped {
             disk_block: 301,
-            blocks: 3
+            blocks: 3,
+            unwritten: false
         }
     );
 }
@@ -362,6 +381,18 @@ fn extent_lists_are_checked() {
         check_extents([Extent::new(0, g.total_blocks - 1, 2)], &g),
         Err(ExtentError::OutsideDataArea)
     );
+    // Unwritten extents are valid; bits no version defines are not.
+    let unwritten = [
+        Extent::new(0, d, 2).with_unwritten(true),
+        Extent::new(2, d + 2, 1),
+    ];
+    assert_eq!(check_extents(unwritten, &g), Ok(3));
+    assert!(unwritten[0].is_unwritten() && !unwritten[1].is_unwritten());
+    assert_eq!(unwritten[0].disk_block(), d);
+    assert_eq!(unwritten[0].with_unwritten(false), Extent::new(0, d, 2));
+    let mut odd = Extent::new(0, d, 1);
+    odd.start = Le64::new(d | 1 << 50);
+    assert_eq!(check_extents([odd], &g), Err(ExtentError::UnknownFlags));
     assert_eq!(
         check_extents([Extent::new(0, d - 1, 1)], &g),
         Err(ExtentError::OutsideDataArea)

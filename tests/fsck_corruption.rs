@@ -20,7 +20,7 @@ fn edit_inode(image: &Image, ino: u32, change: impl FnOnce(&mut Inode)) {
 }
 
 fn first_block(image: &Image, ino: u32) -> u64 {
-    image.read_inode(ino).unwrap().extents[0].disk_block.get()
+    image.read_inode(ino).unwrap().extents[0].disk_block()
 }
 
 #[test]
@@ -76,7 +76,7 @@ fn extent_pointing_into_metadata() {
     let (img, s) = sample("meta");
     let image = open(&img);
     let table = image.geometry().inode_table_start;
-    edit_inode(&image, s.b, |i| i.extents[0].disk_block = Le64::new(table));
+    edit_inode(&image, s.b, |i| i.extents[0].start = Le64::new(table));
     assert_fsck_finds(
         &img.path,
         &[&format!("inode {}: extent", s.b), "points into metadata"],
@@ -89,7 +89,7 @@ fn two_files_share_a_block() {
     let mut image = open(&img);
     let shared = first_block(&image, s.a);
     let own = first_block(&image, s.b);
-    edit_inode(&image, s.b, |i| i.extents[0].disk_block = Le64::new(shared));
+    edit_inode(&image, s.b, |i| i.extents[0].start = Le64::new(shared));
     image.set_block_in_use(own, false);
     image.flush().unwrap();
     assert_fsck_finds(
@@ -216,7 +216,7 @@ fn overlapping_extents_in_one_file() {
     let image = open(&img);
     edit_inode(&image, s.sparse, |i| {
         let e = i.extents[1];
-        i.extents[1] = Extent::new(0, e.disk_block.get(), 1);
+        i.extents[1] = Extent::new(0, e.disk_block(), 1);
     });
     assert_fsck_finds(
         &img.path,
@@ -269,7 +269,7 @@ fn block_shared_inside_an_extent() {
     // every block of an extent is checked, not only its start.
     let middle = first_block(&image, s.a) + 1;
     let own = first_block(&image, s.b);
-    edit_inode(&image, s.b, |i| i.extents[0].disk_block = Le64::new(middle));
+    edit_inode(&image, s.b, |i| i.extents[0].start = Le64::new(middle));
     image.set_block_in_use(own, false);
     image.flush().unwrap();
     let finds = format!(
@@ -284,4 +284,43 @@ fn block_shared_inside_an_extent() {
     let (code, text) = common::run(common::FSCK, &["-y"], &img.path);
     assert_eq!(code, 4, "{text}");
     assert!(text.contains(&finds), "{text}");
+}
+
+#[test]
+fn unwritten_extents_are_valid_in_files_and_read_as_zeros() {
+    let (img, s) = sample("unwritten");
+    let image = open(&img);
+    edit_inode(&image, s.a, |i| {
+        i.extents[0] = i.extents[0].with_unwritten(true)
+    });
+    let (code, out) = common::fsck(&img.path);
+    assert_eq!(code, 0, "{out}");
+    let data = image.read_file(s.a).unwrap();
+    assert!(!data.is_empty() && data.iter().all(|&b| b == 0));
+}
+
+#[test]
+fn extent_with_unknown_flags() {
+    let (img, s) = sample("extflags");
+    let image = open(&img);
+    edit_inode(&image, s.b, |i| {
+        i.extents[0].start = Le64::new(i.extents[0].disk_block() | 1 << 60)
+    });
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("inode {}: extent", s.b), "unknown flags"],
+    );
+}
+
+#[test]
+fn unwritten_directory_block() {
+    let (img, s) = sample("unwrittendir");
+    let image = open(&img);
+    edit_inode(&image, s.dir, |i| {
+        i.extents[0] = i.extents[0].with_unwritten(true)
+    });
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("directory {}: block 0 is unwritten", s.dir)],
+    );
 }

@@ -98,7 +98,7 @@ fn repair_cycle(
 }
 
 fn first_block(image: &Image, ino: u32) -> u64 {
-    image.read_inode(ino).unwrap().extents[0].disk_block.get()
+    image.read_inode(ino).unwrap().extents[0].disk_block()
 }
 
 fn edit_inode(image: &Image, ino: u32, change: impl FnOnce(&mut Inode)) {
@@ -372,7 +372,7 @@ fn lost_file(image: &mut Image, data: &[u8]) -> u32 {
 fn clear_entry(image: &Image, dir: u32, name: &str) {
     let inode = image.read_inode(dir).unwrap();
     for e in image.extents(dir, &inode).unwrap() {
-        for block in e.disk_block.get()..e.disk_end() {
+        for block in e.disk_block()..e.disk_end() {
             let mut data = image.device().read_block(block).unwrap();
             for slot in data.chunks_exact_mut(DIRENT_SIZE) {
                 if decode_dirent(slot)

@@ -4,7 +4,12 @@
 //! iomap, on pinned user pages or a kernel buffer, and buffered IO of part of the
 //! request. When to use which is the filesystem's policy.
 
-use super::{file::bytes_or_errno, file::IoRequest, iomap, FileSystem};
+use super::{
+    file::bytes_or_errno,
+    file::IoRequest,
+    inode::{Locked, SharedGuard},
+    iomap, FileSystem,
+};
 use crate::kapi::uio::Pinned;
 use core::{
     marker::PhantomData,
@@ -53,23 +58,59 @@ impl<'a, T: FileSystem> DerefMut for DirectRequest<'a, T> {
     }
 }
 
+/// How the inode lock is held around a true direct IO.
+pub(crate) enum InodeLock<'g, 'a, T: FileSystem> {
+    /// Exclusively: a write may allocate and extend the file.
+    Exclusive(&'g Locked<'a, T>),
+    /// Shared: a write may only overwrite written blocks inside the file
+    /// (`IOMAP_DIO_OVERWRITE_ONLY`); anything else fails with `EAGAIN`, and the
+    /// caller retries with the lock held exclusively.
+    Shared(&'g SharedGuard<'a, T>),
+}
+
+/// The iomap tables of a direct IO: mapping, and completion for writes.
+pub(crate) struct DirectOps<T: FileSystem> {
+    /// Maps file ranges.
+    pub(crate) map: iomap::Ops<T>,
+    /// Completes writes ([`iomap::DioOperations`]).
+    pub(crate) done: iomap::DioOps<T>,
+}
+
+impl<T: FileSystem> Clone for DirectOps<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: FileSystem> Copy for DirectOps<T> {}
+
 impl<T: FileSystem> DirectRequest<'_, T> {
     /// True direct IO of the `pinned` bytes (the next ones of the request), through
-    /// iomap with `ops`; waits for completion even for asynchronous requests (the
-    /// pages are unpinned afterwards). Returns the bytes done. The caller holds the
-    /// inode lock.
-    pub(crate) fn direct(&mut self, pinned: &mut Pinned, ops: iomap::Ops<T>) -> Result<usize> {
-        let iocb = self.req.iocb;
-        pinned.with_iter(|iter| dio_rw(iocb, iter, ops))
+    /// iomap with `ops`, under the inode lock as `lock` holds it; waits for
+    /// completion even for asynchronous requests (the pages are unpinned
+    /// afterwards). Returns the bytes done.
+    pub(crate) fn direct(
+        &mut self,
+        pinned: &mut Pinned,
+        ops: DirectOps<T>,
+        lock: &InodeLock<'_, '_, T>,
+    ) -> Result<usize> {
+        let (iocb, write) = (self.req.iocb, self.req.is_write());
+        pinned.with_iter(|iter| dio_rw(iocb, iter, ops, write, lock))
     }
 
     /// True direct IO of the rest of a request whose buffer is kernel memory
     /// (nothing to pin, nothing that can fault). Returns the bytes done.
-    pub(crate) fn direct_kernel_buffer(&mut self, ops: iomap::Ops<T>) -> Result<usize> {
+    pub(crate) fn direct_kernel_buffer(
+        &mut self,
+        ops: DirectOps<T>,
+        lock: &InodeLock<'_, '_, T>,
+    ) -> Result<usize> {
         if self.iter().is_user() {
             return Err(EINVAL);
         }
-        dio_rw(self.req.iocb, self.req.iter, ops)
+        let write = self.req.is_write();
+        dio_rw(self.req.iocb, self.req.iter, ops, write, lock)
     }
 
     /// Buffered IO of the rest of the request (a write through iomap with `ops`, a
@@ -103,22 +144,48 @@ impl<T: FileSystem> DirectRequest<'_, T> {
 }
 
 /// iomap's direct IO of `iter` for `iocb`, waiting for completion even for
-/// asynchronous requests; the bytes done.
+/// asynchronous requests; the bytes done. A write gets the completion
+/// operations; under a shared lock it may only overwrite.
 fn dio_rw<T: FileSystem>(
     iocb: *mut bindings::kiocb,
     iter: *mut bindings::iov_iter,
-    ops: iomap::Ops<T>,
+    ops: DirectOps<T>,
+    write: bool,
+    lock: &InodeLock<'_, '_, T>,
 ) -> Result<usize> {
+    let locked = match lock {
+        InodeLock::Exclusive(l) => l.as_ptr(),
+        InodeLock::Shared(s) => s.as_ptr(),
+    };
+    // SAFETY: `iocb` is live and its file open, of type `T` (the callers'
+    // guarantee).
+    let file = unsafe { super::file::File::<T>::from_raw((*iocb).ki_filp) };
+    if locked != file.inode().as_ptr() {
+        // The lock held is another inode's: not the one iomap expects held.
+        return Err(EINVAL);
+    }
+    let mut flags = bindings::IOMAP_DIO_FORCE_WAIT;
+    if write && matches!(lock, InodeLock::Shared(_)) {
+        flags |= bindings::IOMAP_DIO_OVERWRITE_ONLY;
+    }
+    // Only writes complete through the filesystem. `iomap::WriteDone`'s invariant:
+    // a write that can reach past the size is one under the exclusive lock, and
+    // waited for here (FORCE_WAIT), so its completion runs in this task under it.
+    let done = if write {
+        ops.done.as_ptr()
+    } else {
+        core::ptr::null()
+    };
     // SAFETY: the callers pass a live request and an iterator valid for the call;
-    // the operations are static and need no private data; the callers hold the
-    // locks iomap expects (the inode lock).
+    // the operations are static and need no private data; the inode lock is held
+    // as `lock` says, as iomap expects.
     bytes_or_errno(unsafe {
         bindings::iomap_dio_rw(
             iocb,
             iter,
-            ops.as_ptr(),
-            core::ptr::null(),
-            bindings::IOMAP_DIO_FORCE_WAIT,
+            ops.map.as_ptr(),
+            done,
+            flags,
             core::ptr::null_mut(),
             0,
         )

@@ -4,7 +4,12 @@
 //! `iov_iter`), the readdir context, and the `file_operations` built from a
 //! [`file::Operations`](Operations) implementer.
 
-use super::{inode::Locked, iomap, vm::NewVma, FileSystem, INode};
+use super::{
+    inode::{Locked, SharedGuard},
+    iomap,
+    vm::NewVma,
+    FileSystem, INode,
+};
 use crate::kapi::uio::IovIter;
 use core::marker::PhantomData;
 use kernel::{
@@ -24,6 +29,7 @@ extern "C" {
     fn tsfs_file_allow_direct(file: *mut bindings::file);
     fn tsfs_file_accessed(file: *mut bindings::file);
     fn tsfs_iocb_is_nowait(iocb: *const bindings::kiocb) -> bool;
+    fn tsfs_iocb_is_append(iocb: *const bindings::kiocb) -> bool;
     fn tsfs_dir_emit(
         ctx: *mut bindings::dir_context,
         name: *const kernel::ffi::c_char,
@@ -151,6 +157,30 @@ impl<'a, T: FileSystem> IoRequest<'a, T> {
         // SAFETY: live arguments of a `write_iter` (type invariant, `write`); the
         // inode lock is held (`Locked`).
         bytes_or_errno(unsafe { bindings::generic_write_checks(self.iocb, self.iter) })
+    }
+
+    /// The VFS's write checks for a write that will only overwrite blocks inside
+    /// the file, under the inode lock held shared; as [`Self::write_checks`].
+    /// `EAGAIN` for an `O_APPEND` write, which needs the lock exclusively.
+    pub(crate) fn write_checks_overwrite(&mut self, _shared: &SharedGuard<'_, T>) -> Result<usize> {
+        if !self.write {
+            return Err(EINVAL);
+        }
+        // SAFETY: `iocb` is live (type invariant).
+        if unsafe { tsfs_iocb_is_append(self.iocb) } {
+            return Err(EAGAIN);
+        }
+        // SAFETY: live arguments of a `write_iter` (type invariant, `write`); the
+        // inode lock is held shared, which suffices for a write that neither
+        // appends nor (as the caller guarantees) grows the file.
+        bytes_or_errno(unsafe { bindings::generic_write_checks(self.iocb, self.iter) })
+    }
+
+    /// Drops set-id bits and updates the times, as a write must; with
+    /// `RWF_NOWAIT`, `EAGAIN` if that would block (`kiocb_modified`).
+    pub(crate) fn kiocb_modified(&mut self) -> Result {
+        // SAFETY: `iocb` is live and its file open (type invariant).
+        to_result(unsafe { bindings::kiocb_modified(self.iocb) })
     }
 
     /// Drops set-id bits and updates the times, as a write must.

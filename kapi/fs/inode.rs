@@ -39,6 +39,10 @@ extern "C" {
     fn tsfs_inode_lock(inode: *mut bindings::inode);
     fn tsfs_inode_unlock(inode: *mut bindings::inode);
     fn tsfs_inode_trylock(inode: *mut bindings::inode) -> bool;
+    fn tsfs_inode_lock_shared(inode: *mut bindings::inode);
+    fn tsfs_inode_trylock_shared(inode: *mut bindings::inode) -> bool;
+    fn tsfs_inode_unlock_shared(inode: *mut bindings::inode);
+    fn tsfs_path_inode(path: *const bindings::path) -> *mut bindings::inode;
     fn tsfs_filemap_invalidate_lock(mapping: *mut bindings::address_space);
     fn tsfs_filemap_invalidate_unlock(mapping: *mut bindings::address_space);
 }
@@ -363,6 +367,32 @@ impl<T: FileSystem> INode<T> {
         }
     }
 
+    /// Takes the inode lock (`i_rwsem`) shared.
+    pub(crate) fn lock_shared(&self) -> SharedGuard<'_, T> {
+        // SAFETY: the inode is live (type invariant); this may sleep.
+        unsafe { tsfs_inode_lock_shared(self.as_ptr()) };
+        // INVARIANT: the lock is now held shared, until the guard drops.
+        SharedGuard { inode: self }
+    }
+
+    /// Takes the inode lock (`i_rwsem`) shared if that needs no waiting.
+    pub(crate) fn try_lock_shared(&self) -> Option<SharedGuard<'_, T>> {
+        // SAFETY: the inode is live (type invariant).
+        if !unsafe { tsfs_inode_trylock_shared(self.as_ptr()) } {
+            return None;
+        }
+        // INVARIANT: the lock is now held shared, until the guard drops.
+        Some(SharedGuard { inode: self })
+    }
+
+    /// Waits until no direct IO is in flight on the inode (`inode_dio_wait`).
+    /// Anything that changes the block map calls it with the inode lock held
+    /// exclusively, so no new direct IO starts meanwhile.
+    pub(crate) fn dio_wait(&self) {
+        // SAFETY: the inode is live (type invariant); this may sleep.
+        unsafe { bindings::inode_dio_wait(self.as_ptr()) };
+    }
+
     /// Writes the inode's metadata (through `write_inode`) and waits.
     pub(crate) fn sync_metadata(&self) -> Result {
         // SAFETY: the inode is live (type invariant); this may sleep.
@@ -439,6 +469,29 @@ impl<T: FileSystem> Drop for LockGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: the lock is held by this guard (type invariant).
         unsafe { tsfs_inode_unlock(self.locked.inode.as_ptr()) };
+    }
+}
+
+/// Holds an inode's `i_rwsem` shared.
+///
+/// # Invariants
+///
+/// The lock of `inode` was taken shared by this guard, which releases it.
+pub(crate) struct SharedGuard<'a, T: FileSystem> {
+    inode: &'a INode<T>,
+}
+
+impl<T: FileSystem> Deref for SharedGuard<'_, T> {
+    type Target = INode<T>;
+    fn deref(&self) -> &INode<T> {
+        self.inode
+    }
+}
+
+impl<T: FileSystem> Drop for SharedGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: the lock is held shared by this guard (type invariant).
+        unsafe { tsfs_inode_unlock_shared(self.inode.as_ptr()) };
     }
 }
 
@@ -801,6 +854,13 @@ pub(crate) trait Operations {
     fn setattr(_req: &SetAttr<'_, Self::FileSystem>) -> Result {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// The direct IO alignments of `inode` (memory, file offset and length), which
+    /// `statx` reports with `STATX_DIOALIGN` (`getattr`, the rest as
+    /// `generic_fillattr` fills it); `None` if it takes no direct IO.
+    fn dio_alignment(_inode: &INode<Self::FileSystem>) -> Option<(u32, u32)> {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// An `inode_operations` table for filesystem type `T`.
@@ -843,8 +903,41 @@ impl<U: Operations> Table<U> {
         if U::HAS_SETATTR {
             ops.setattr = Some(setattr::<U>);
         }
+        if U::HAS_DIO_ALIGNMENT {
+            ops.getattr = Some(getattr::<U>);
+        }
         ops
     };
+}
+
+/// # Safety
+///
+/// Called by the VFS (`vfs_getattr_nosec`) with a live path whose inode is of
+/// `U`'s type and a `kstat` to fill.
+unsafe extern "C" fn getattr<U: Operations>(
+    idmap: *mut bindings::mnt_idmap,
+    path: *const bindings::path,
+    stat: *mut bindings::kstat,
+    request_mask: u32,
+    _query_flags: c_uint,
+) -> c_int {
+    // SAFETY: as the VFS promises above.
+    let raw = unsafe { tsfs_path_inode(path) };
+    // SAFETY: `raw` is the live inode of a live path, of `U`'s type.
+    let inode = unsafe { INode::from_raw(raw) };
+    // SAFETY: the arguments are the VFS's own, valid for the call.
+    unsafe { bindings::generic_fillattr(idmap, request_mask, raw, stat) };
+    if request_mask & bindings::STATX_DIOALIGN != 0 {
+        if let Some((mem, offset)) = U::dio_alignment(inode) {
+            // SAFETY: `stat` is valid for writes for the call.
+            unsafe {
+                (*stat).result_mask |= bindings::STATX_DIOALIGN;
+                (*stat).dio_mem_align = mem;
+                (*stat).dio_offset_align = offset;
+            }
+        }
+    }
+    0
 }
 
 /// # Safety

@@ -14,6 +14,12 @@ use kernel::{
     prelude::*,
 };
 
+// Only pointers cross; see file.rs.
+#[allow(improper_ctypes)]
+extern "C" {
+    fn tsfs_i_size_write(inode: *mut bindings::inode, size: bindings::loff_t);
+}
+
 /// What a byte range of a file is, on disk.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Extent {
@@ -22,6 +28,10 @@ pub(crate) enum Extent {
     /// The range lives at byte `addr` of the device. `new`: just allocated, so
     /// what the disk holds there is garbage that must not be read.
     Mapped { addr: u64, new: bool },
+    /// The range is allocated at byte `addr` of the device but unwritten: reads
+    /// see zeros; a direct write writes it (zeroing what it leaves of a block) and
+    /// its completion ([`DioOperations::write_done`]) makes it written.
+    Unwritten { addr: u64 },
 }
 
 /// The answer to "what is at `pos`": the range `offset .. offset + length`, which
@@ -31,6 +41,10 @@ pub(crate) struct Mapping {
     pub(crate) offset: u64,
     pub(crate) length: u64,
     pub(crate) extent: Extent,
+    /// The write changes metadata that a data sync must write (the size):
+    /// `IOMAP_F_DIRTY`, so an `O_DSYNC` direct write is synced rather than
+    /// written through with FUA alone.
+    pub(crate) dirty: bool,
 }
 
 /// Why iomap asks.
@@ -57,6 +71,18 @@ impl Flags {
     pub(crate) fn fault(self) -> bool {
         self.0 & bindings::IOMAP_FAULT != 0
     }
+
+    /// `IOMAP_NOWAIT`: answer `EAGAIN` rather than allocate, zero or wait.
+    pub(crate) fn nowait(self) -> bool {
+        self.0 & bindings::IOMAP_NOWAIT != 0
+    }
+
+    /// `IOMAP_OVERWRITE_ONLY`: a direct write that may only overwrite written
+    /// blocks; `EAGAIN` for anything else (the caller retries with the inode lock
+    /// held exclusively).
+    pub(crate) fn overwrite_only(self) -> bool {
+        self.0 & bindings::IOMAP_OVERWRITE_ONLY != 0
+    }
 }
 
 fn to_c(m: &Mapping, bdev: *mut bindings::block_device) -> bindings::iomap {
@@ -67,6 +93,12 @@ fn to_c(m: &Mapping, bdev: *mut bindings::block_device) -> bindings::iomap {
             addr,
             if new { bindings::IOMAP_F_NEW } else { 0 },
         ),
+        Extent::Unwritten { addr } => (bindings::IOMAP_UNWRITTEN, addr, 0),
+    };
+    let flags = if m.dirty {
+        flags | bindings::IOMAP_F_DIRTY
+    } else {
+        flags
     };
     bindings::iomap {
         addr,
@@ -84,18 +116,19 @@ fn to_c(m: &Mapping, bdev: *mut bindings::block_device) -> bindings::iomap {
 }
 
 fn from_c(m: &bindings::iomap) -> Mapping {
-    let extent = if u32::from(m.type_) == bindings::IOMAP_MAPPED {
-        Extent::Mapped {
+    let extent = match u32::from(m.type_) {
+        bindings::IOMAP_MAPPED => Extent::Mapped {
             addr: m.addr,
             new: u32::from(m.flags) & bindings::IOMAP_F_NEW != 0,
-        }
-    } else {
-        Extent::Hole
+        },
+        bindings::IOMAP_UNWRITTEN => Extent::Unwritten { addr: m.addr },
+        _ => Extent::Hole,
     };
     Mapping {
         offset: u64::try_from(m.offset).unwrap_or(0),
         length: m.length,
         extent,
+        dirty: u32::from(m.flags) & bindings::IOMAP_F_DIRTY != 0,
     }
 }
 
@@ -132,6 +165,126 @@ pub(crate) trait Operations {
     fn map_blocks(_inode: &INode<Self::FileSystem>, _offset: u64) -> Result<Mapping> {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
+}
+
+/// A direct write whose bios all completed without error: `size` bytes from `pos`.
+///
+/// # Invariants
+///
+/// `inode` is the written file. If `pos + size` is past its size, the write was
+/// submitted with the inode lock held exclusively and waited for (kapi's
+/// `DirectRequest` makes it so), so this runs in the submitter, under that lock.
+pub(crate) struct WriteDone<'a, T: FileSystem> {
+    inode: &'a INode<T>,
+    pos: u64,
+    size: u64,
+}
+
+impl<T: FileSystem> WriteDone<'_, T> {
+    /// The file.
+    pub(crate) fn inode(&self) -> &INode<T> {
+        self.inode
+    }
+
+    /// Where the write started.
+    pub(crate) fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    /// Bytes written.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Grows the file's size to the end of the write if it is past it. iomap
+    /// calls the completion before any `O_DSYNC` sync, so the sync sees the size.
+    pub(crate) fn extend_size(&self) {
+        let end = self.pos.saturating_add(self.size);
+        if end > self.inode.size() {
+            let end = i64::try_from(end).unwrap_or(i64::MAX);
+            // SAFETY: the write is past the size, so its submitter holds the inode
+            // lock exclusively and this runs under it (type invariant), as
+            // `i_size_write` requires.
+            unsafe { tsfs_i_size_write(self.inode.as_ptr(), end) };
+        }
+    }
+}
+
+/// Direct IO completion operations (`iomap_dio_ops`).
+#[vtable]
+pub(crate) trait DioOperations {
+    /// The filesystem type whose files these operations serve.
+    type FileSystem: FileSystem;
+
+    /// A direct write completed without error (`end_io`): make what it wrote
+    /// readable (unwritten blocks become written) and grow the size. Runs in the
+    /// submitter or, for an asynchronous write, in a workqueue: it may sleep.
+    fn write_done(_done: &WriteDone<'_, Self::FileSystem>) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The `iomap_dio_ops` of filesystem type `T`.
+pub(crate) type DioOps<T> = super::OpsTable<bindings::iomap_dio_ops, T>;
+
+impl<T: FileSystem> DioOps<T> {
+    /// The table of `U`'s operations.
+    pub(crate) const fn new<U: DioOperations<FileSystem = T>>() -> Self {
+        Self::from_static(&DioTable::<U>::TABLE)
+    }
+
+    pub(in crate::kapi) fn as_ptr(self) -> *const bindings::iomap_dio_ops {
+        self.get()
+    }
+}
+
+struct DioTable<U>(PhantomData<U>);
+
+impl<U: DioOperations> DioTable<U> {
+    const TABLE: bindings::iomap_dio_ops = {
+        // SAFETY: all-zero is a valid `iomap_dio_ops` (no callbacks, no bio set).
+        let mut ops: bindings::iomap_dio_ops = unsafe { core::mem::zeroed() };
+        if U::HAS_WRITE_DONE {
+            ops.end_io = Some(dio_end_io::<U>);
+        }
+        ops
+    };
+}
+
+/// # Safety
+///
+/// Called by iomap when a direct write that kapi's `DirectRequest` submitted on a
+/// file of `U`'s type is over (only writes are given these operations), before
+/// `ki_pos` moves, with the bytes done and the first error.
+unsafe extern "C" fn dio_end_io<U: DioOperations>(
+    iocb: *mut bindings::kiocb,
+    size: isize,
+    error: c_int,
+    _flags: c_uint,
+) -> c_int {
+    if error != 0 || size <= 0 {
+        return error;
+    }
+    from_result(|| {
+        // SAFETY: the request is live until iomap completes it, after this call;
+        // its file is open, so its inode is live and of `U`'s type.
+        let (file, pos) = unsafe {
+            (
+                super::file::File::<U::FileSystem>::from_raw((*iocb).ki_filp),
+                (*iocb).ki_pos,
+            )
+        };
+        let inode = file.inode();
+        // INVARIANT: `DirectRequest` submits any write reaching past the size
+        // under the exclusive inode lock and waits for it.
+        let done = WriteDone {
+            inode,
+            pos: u64::try_from(pos).map_err(|_| EINVAL)?,
+            size: size as u64,
+        };
+        U::write_done(&done)?;
+        Ok(0)
+    })
 }
 
 /// The two tables iomap takes from a filesystem.

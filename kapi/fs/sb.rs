@@ -8,7 +8,7 @@ use core::{marker::PhantomData, ops::Deref, ptr::addr_of};
 use kernel::{
     bindings,
     error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
-    ffi::c_int,
+    ffi::{c_int, c_uint},
     prelude::*,
     str::CStr,
     types::{ForeignOwnable, Opaque},
@@ -21,6 +21,8 @@ extern "C" {
     fn tsfs_bdev_nr_bytes(bdev: *mut bindings::block_device) -> bindings::loff_t;
     fn tsfs_sb_rdonly(sb: *const bindings::super_block) -> bool;
     fn tsfs_super_set_uuid(sb: *mut bindings::super_block, uuid: *const u8, len: u32);
+    fn tsfs_bdev_logical_block_size(bdev: *mut bindings::block_device) -> c_uint;
+    fn tsfs_bdev_dma_alignment(bdev: *mut bindings::block_device) -> c_uint;
 }
 
 /// A super block of filesystem type `T`.
@@ -105,6 +107,19 @@ impl<T: FileSystem> SuperBlock<T> {
         // SAFETY: the device is live as long as the super block (type invariant).
         let bytes = unsafe { tsfs_bdev_nr_bytes(self.bdev()) };
         u64::try_from(bytes).unwrap_or(0)
+    }
+
+    /// The device's logical block size: the unit of direct IO file offsets and
+    /// lengths.
+    pub(crate) fn logical_block_size(&self) -> u32 {
+        // SAFETY: the device is live as long as the super block (type invariant).
+        unsafe { tsfs_bdev_logical_block_size(self.bdev()) }
+    }
+
+    /// The alignment the device needs of direct IO memory (a power of two).
+    pub(crate) fn dma_alignment(&self) -> u32 {
+        // SAFETY: as above. The C value is a mask (alignment minus one).
+        unsafe { tsfs_bdev_dma_alignment(self.bdev()) }.saturating_add(1)
     }
 
     /// Writes back every dirty buffer of the device and waits.

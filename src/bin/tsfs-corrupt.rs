@@ -130,7 +130,7 @@ fn find_targets(img: &Image) -> io::Result<Targets> {
             continue;
         }
         for e in img.extents(ino, &inode)? {
-            t.dir_blocks.extend(e.disk_block.get()..e.disk_end());
+            t.dir_blocks.extend(e.disk_block()..e.disk_end());
         }
         for (_, child, _) in img.read_dir(ino)? {
             stack.push(child);

@@ -16,7 +16,7 @@ pub(super) fn check(f: &mut Fsck<'_>) {
     for (&owner, info) in &f.inodes {
         for e in &info.extents {
             runs.push(Run {
-                start: e.disk_block.get(),
+                start: e.disk_block(),
                 end: e.disk_end(),
                 owner,
             });

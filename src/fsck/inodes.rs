@@ -157,7 +157,7 @@ fn read_extents(
 fn good_extents(f: &mut Fsck<'_>, ino: u32, stored: &[Extent]) -> Vec<Extent> {
     let mut good: Vec<Extent> = Vec::with_capacity(stored.len());
     for e in stored {
-        let (fb, len, disk) = (e.file_block.get(), e.len.get(), e.disk_block.get());
+        let (fb, len, disk) = (e.file_block.get(), e.len.get(), e.disk_block());
         if let Err(err) = check_extent(e, &f.geom) {
             let why = match err {
                 ExtentError::OutsideDataArea if disk < f.geom.first_data_block => format!(

@@ -62,8 +62,15 @@ fn check_directory(f: &mut Fsck<'_>, dir: u32, links: &mut Links) -> io::Result<
     let blocks = info.inode.size.get() / u64::from(BLOCK_SIZE);
     let mut names = HashSet::new();
     for fb in 0..blocks {
-        let Mapping::Mapped { disk_block, .. } = map_block(extents.iter().copied(), fb) else {
-            continue; // the hole is reported by pass 1
+        let disk_block = match map_block(extents.iter().copied(), fb) {
+            Mapping::Mapped {
+                unwritten: true, ..
+            } => {
+                f.error(format!("directory {dir}: block {fb} is unwritten"));
+                continue;
+            }
+            Mapping::Mapped { disk_block, .. } => disk_block,
+            Mapping::Hole { .. } => continue, // reported by pass 1
         };
         let data = f.dev.read_block(disk_block)?;
         for (in_block, slot) in data.chunks_exact(DIRENT_SIZE).enumerate() {

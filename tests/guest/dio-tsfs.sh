@@ -71,6 +71,16 @@ for spec in "8 3" "8 -3" "64 32" "300 150"; do
     fi
 done
 
+# Queue depth 32: 10 self-mapped pages written and 10 read fall back, the 44
+# other pages (and the read-back) are true DIO.
+for engine in aio uring; do
+    snapshot
+    check "queue depth 32 ($engine) runs" "$bin" qd32 "$dir/c-qd32" --engine=$engine
+    [ "$(delta_self)" = $((20 * page)) ] && [ "$(delta_direct)" -ge $((44 * page)) ] &&
+        ok "queue depth 32 ($engine): exactly the 20 self-mapped pages fall back (fallback +$(delta_self), direct +$(delta_direct))" ||
+        not_ok "queue depth 32 ($engine): fallback +$(delta_self) (want $((20 * page))), direct +$(delta_direct) (want >= $((44 * page)))"
+done
+
 # With the detection off, the same self-overlapping IO must still complete with
 # the right data and no spinning (the backstops: pinned pages are written from as
 # they were; a failed invalidation or a round without progress goes buffered).

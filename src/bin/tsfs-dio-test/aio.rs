@@ -18,13 +18,13 @@ use crate::sys::{self, Share, PAGE};
 
 const PAGES: usize = 64;
 
-struct Op {
-    what: String,
-    iocb: Iocb,
-    len: usize,
+pub struct Op {
+    pub what: String,
+    pub iocb: Iocb,
+    pub len: usize,
 }
 
-fn op(what: &str, iocb: Iocb, len: usize) -> Op {
+pub fn op(what: &str, iocb: Iocb, len: usize) -> Op {
     Op {
         what: what.to_string(),
         iocb,
@@ -33,7 +33,7 @@ fn op(what: &str, iocb: Iocb, len: usize) -> Op {
 }
 
 /// Submits every op at once and waits for all of them; each must complete in full.
-fn batch(aio: &Aio, name: &str, ops: &[Op]) -> Res {
+pub fn batch(aio: &Aio, name: &str, ops: &[Op]) -> Res {
     let mut iocbs: Vec<Iocb> = ops
         .iter()
         .enumerate()
@@ -65,27 +65,32 @@ fn batch(aio: &Aio, name: &str, ops: &[Op]) -> Res {
         }
         reaped += k;
     }
-    for (o, r) in ops.iter().zip(results) {
-        match r {
-            Some(n) if n == o.len as i64 => {}
+    expect_all_full(ops.iter().map(|o| (o.what.as_str(), o.len)), &results)
+}
+
+/// Requires that each IO (what, length) completed with its full length (`results`:
+/// its completion's result, in the same order).
+pub fn expect_all_full<'a>(
+    ios: impl Iterator<Item = (&'a str, usize)>,
+    results: &[Option<i64>],
+) -> Res {
+    for ((what, len), r) in ios.zip(results) {
+        match *r {
+            Some(n) if n == len as i64 => {}
             Some(n) if n < 0 => {
                 let e = -n as i32;
                 return Err(check!(
-                    "{}: completed with {} ({}), expected the full {} bytes",
-                    o.what,
+                    "{what}: completed with {} ({}), expected the full {len} bytes",
                     sys::errno_name(e),
                     std::io::Error::from_raw_os_error(e),
-                    o.len
                 ));
             }
             Some(n) => {
                 return Err(check!(
-                    "{}: completed with {n} bytes, expected the full {}",
-                    o.what,
-                    o.len
+                    "{what}: completed with {n} bytes, expected the full {len}"
                 ))
             }
-            None => return Err(check!("{}: no completion event", o.what)),
+            None => return Err(check!("{what}: no completion event")),
         }
     }
     Ok(())

@@ -36,6 +36,10 @@ pub fn scenarios() -> Vec<Vec<String>> {
         s(&["dsync", "dsync"]),
         s(&["aio", "aio"]),
         s(&["nowait", "nowait"]),
+        s(&["nowait-alloc", "nowait-alloc"]),
+        s(&["qd32", "qd32", "--engine=aio"]),
+        s(&["qd32", "qd32", "--engine=uring"]),
+        s(&["sector", "sector"]),
         s(&["misaligned", "misaligned"]),
         s(&["badptr", "badptr"]),
     ]);

@@ -16,6 +16,7 @@ mod aio_sys;
 mod all;
 mod anon;
 mod dsync;
+mod edge;
 mod errors;
 mod extend;
 mod fail;
@@ -23,12 +24,15 @@ mod fixture;
 mod nowait;
 mod other_page;
 mod pattern;
+mod qd32;
 mod read_self;
 mod redirty;
 mod ring;
+mod sector;
 mod self_page;
 mod self_range;
 mod shift;
+mod stress;
 mod sys;
 mod vectored;
 
@@ -169,6 +173,39 @@ enum Cmd {
     Aio { file: PathBuf },
     /// 9: RWF_NOWAIT DIO: full count or EAGAIN, never blocking.
     Nowait { file: PathBuf },
+    /// 11: 32 writes then 32 reads in flight (AIO or io_uring), every buffer kind.
+    Qd32 {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        engine: qd32::Engine,
+    },
+    /// 12: DIO readers and overwriters of one file, faults on its mapping, truncates.
+    Stress {
+        file: PathBuf,
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+    },
+    /// 13: extending DIO write on a nearly full file system (run on a small, empty one).
+    Enospc {
+        file: PathBuf,
+        /// Open with O_DSYNC.
+        #[arg(long)]
+        dsync: bool,
+    },
+    /// 13: extending DIO write whose bios fail part-way (fail_make_request).
+    Eio {
+        file: PathBuf,
+        /// The disk under FILE, as named in /sys/block.
+        #[arg(long)]
+        dev: String,
+        /// Open with O_DSYNC.
+        #[arg(long)]
+        dsync: bool,
+    },
+    /// RWF_NOWAIT writes that must allocate get EAGAIN and allocate nothing.
+    NowaitAlloc { file: PathBuf },
+    /// O_DIRECT aligned to the logical sector (STATX_DIOALIGN), not the block.
+    Sector { file: PathBuf },
     /// Misaligned O_DIRECT fails with EINVAL.
     Misaligned { file: PathBuf },
     /// O_DIRECT from or into memory that cannot be faulted in fails with EFAULT.
@@ -195,6 +232,12 @@ impl Cmd {
             Cmd::Dsync { .. } => "dsync",
             Cmd::Aio { .. } => "aio",
             Cmd::Nowait { .. } => "nowait",
+            Cmd::Qd32 { .. } => "qd32",
+            Cmd::Stress { .. } => "stress",
+            Cmd::Enospc { .. } => "enospc",
+            Cmd::Eio { .. } => "eio",
+            Cmd::NowaitAlloc { .. } => "nowait-alloc",
+            Cmd::Sector { .. } => "sector",
             Cmd::Misaligned { .. } => "misaligned",
             Cmd::Badptr { .. } => "badptr",
             Cmd::All { .. } => "all",
@@ -239,6 +282,12 @@ fn run(ctx: &Ctx, cmd: &Cmd) -> Res<String> {
         Cmd::Dsync { file } => dsync::run(ctx, file),
         Cmd::Aio { file } => aio::run(ctx, file),
         Cmd::Nowait { file } => nowait::run(ctx, file),
+        Cmd::Qd32 { file, engine } => qd32::run(ctx, file, *engine),
+        Cmd::Stress { file, seconds } => stress::run(ctx, file, *seconds),
+        Cmd::Enospc { file, dsync } => edge::enospc(ctx, file, *dsync),
+        Cmd::Eio { file, dev, dsync } => edge::eio(ctx, file, dev, *dsync),
+        Cmd::NowaitAlloc { file } => edge::nowait_alloc(ctx, file),
+        Cmd::Sector { file } => sector::run(ctx, file),
         Cmd::Misaligned { file } => errors::misaligned(ctx, file),
         Cmd::Badptr { file } => errors::badptr(ctx, file),
         Cmd::All { .. } | Cmd::List { .. } => unreachable!("handled in main"),

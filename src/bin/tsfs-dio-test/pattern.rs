@@ -128,6 +128,28 @@ pub fn compare(what: &str, got: &[u8], want: &[u8], base: u64) -> Result<(), Str
     ))
 }
 
+/// Checks, word by word, that `buf` (file bytes from `base`, a multiple of 8) holds
+/// only zeros and words of the pattern of one of `seeds` at their own place: what a
+/// file that several writers and truncations race on may hold. A torn page passes;
+/// a misplaced, stale or foreign word does not.
+pub fn check_words(buf: &[u8], base: u64, seeds: &[u16]) -> Result<(), String> {
+    for (i, c) in buf.chunks_exact(8).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        let w = u64::from_le_bytes(b);
+        let at = base + i as u64 * 8;
+        let page = (at / PAGE as u64) as u32;
+        let idx = (at as usize % PAGE) / 8;
+        if w != 0 && !seeds.iter().any(|&s| w == word(s, page, idx)) {
+            return Err(format!(
+                "byte {at} (page {page}) holds {w:#018x}: neither zeros nor this page's pattern \
+                 of any seed written"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +175,16 @@ mod tests {
         assert!(e.contains("page 2"), "{e}");
         assert!(e.contains("got pattern seed 1 page 9"), "{e}");
         assert!(compare("x", &a, &a, 0).is_ok());
+    }
+
+    #[test]
+    fn check_words_allows_zeros_and_torn_pages_but_not_misplaced_words() {
+        let mut torn = pages(3, 5, 1);
+        torn[..8].copy_from_slice(&pages(4, 5, 1)[..8]);
+        torn[8..16].fill(0);
+        assert!(check_words(&torn, 5 * PAGE as u64, &[3, 4]).is_ok());
+        let e = check_words(&pages(3, 6, 1), 5 * PAGE as u64, &[3]).unwrap_err();
+        assert!(e.contains("page 5"), "{e}");
+        assert!(check_words(&pages(9, 5, 1), 5 * PAGE as u64, &[3, 4]).is_err());
     }
 }

@@ -347,3 +347,9 @@ pub fn outcome(r: &io::Result<usize>) -> String {
         Err(e) => format!("{} ({e})", errno_name(errno(e))),
     }
 }
+
+/// One pwrite(2) call from a byte slice.
+pub fn pwrite_slice(f: &File, buf: &[u8], off: u64) -> io::Result<usize> {
+    // SAFETY: the slice is readable for its length.
+    cvt_size(unsafe { libc::pwrite(f.as_raw_fd(), buf.as_ptr().cast(), buf.len(), off_t(off)) })
+}
