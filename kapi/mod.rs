@@ -4,20 +4,18 @@
 //! does not wrap. Each submodule owns one C object kind and offers a safe wrapper;
 //! code outside `kapi/` does not call `kernel::bindings` directly.
 
+pub(crate) mod bug;
 pub(crate) mod buffer;
 pub(crate) mod debugfs;
 pub(crate) mod errno;
 pub(crate) mod fs_type;
 pub(crate) mod kthread;
-pub(crate) mod lockdep;
 pub(crate) mod mem;
 // Used by the DIO path (fs/dio.rs), which lands with direct IO.
 #[allow(dead_code)]
 pub(crate) mod mm;
-pub(crate) mod rwsem;
-pub(crate) mod task;
+pub(crate) mod sync;
 pub(crate) mod time;
 #[allow(dead_code)]
 pub(crate) mod uio;
 pub(crate) mod vfs;
-pub(crate) mod wait;
