@@ -48,7 +48,7 @@ const ADD: State = State::Add;
 const BLOCK: State = State::Block;
 
 /// The default preemption bound (for models of three threads).
-const PREEMPTIONS: Option<usize> = Some(3);
+const PREEMPTIONS: Option<usize> = Some(2);
 
 /// No preemption bound: every interleaving (models of two threads).
 const EXHAUSTIVE: Option<usize> = None;
