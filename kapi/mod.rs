@@ -4,8 +4,8 @@
 //! does not wrap. Each submodule owns one C object kind and offers a safe wrapper;
 //! code outside `kapi/` does not call `kernel::bindings` directly.
 
-pub(crate) mod bug;
 pub(crate) mod buffer;
+pub(crate) mod bug;
 pub(crate) mod debugfs;
 pub(crate) mod errno;
 pub(crate) mod fs_type;
