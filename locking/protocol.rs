@@ -310,10 +310,11 @@ fn update<E: Env>(e: &E, op: Op, f: impl Fn(u64) -> u64) {
 }
 
 /// The fast path: enters `s` if that needs no waiting. One compare-exchange when
-/// uncontended.
+/// uncontended: the first is tried on the unlocked word without loading it (as
+/// `down_write` does), and a failed one returns the word for the next try.
 #[inline(always)]
 pub fn try_acquire<E: Env>(e: &E, s: State) -> bool {
-    let mut w = e.word().load(Relaxed);
+    let mut w = state::UNLOCKED;
     loop {
         let Some(new) = state::try_acquire(w, s) else {
             return false;
