@@ -33,36 +33,32 @@
 //! - no fault (refused misuse) was reported, and the lock is left unlocked and
 //!   usable.
 //!
-//! Interleavings explored (one run on a loaded 2-core machine; the run takes
-//! about 10 minutes):
+//! Interleavings explored (one run on a loaded 2-core machine; the whole file
+//! takes about 4 minutes):
 //!
 //! ```text
 //! model                                    threads bound   interleavings
-//! mutual_exclusion_add_block_add                 3     3          29,129
-//! mutual_exclusion_two_rounds                    2     -         621,632
-//! mutual_exclusion_gate_off                      3     2          19,340
-//! mutual_exclusion_gate_off_two_rounds           2     -         621,632
-//! mutual_exclusion_deadline                      3     2          92,025
-//! no_lost_wakeup_block_waits_for_two_adds        3     2          20,582
-//! no_lost_wakeup_phases_both_ways                4     1          18,007
-//! no_lost_wakeup_with_try_lock_and_ticks         3     3          61,475
-//! bypass_bounded_gate_on                         3     3          72,519
-//! bypass_bounded_deadline                        3     2          37,516
-//! bypass_detected_gate_off                       3     2           6,656
-//! killed_waiter_leaves_lock_usable               3     2           9,401
-//! killed_waiter_after_release                    3     2           6,040
-//! killed_waiters_traced                          3     2           6,846
-//! killed_waiter_two_threads (On)                 2     -         130,236
-//! killed_waiter_two_threads (Deadline)           2     -       1,063,866
-//! killed_waiter_two_threads (Off)                2     -         130,236
-//! nested_acquire_with_waiter_queued              3     2          27,865
-//! nested_acquire_two_threads                     2     -           3,437
-//! full_state_parks_arrivals                      3     3          22,546
+//! mutual_exclusion_add_block_add                 3     3           2,931
+//! mutual_exclusion_two_rounds                    2     -         208,038
+//! mutual_exclusion_gate_off                      3     3          11,764
+//! mutual_exclusion_gate_off_two_rounds           2     -         208,038
+//! mutual_exclusion_deadline                      3     3         113,241
+//! no_lost_wakeup_block_waits_for_two_adds        3     3          13,707
+//! no_lost_wakeup_phases_both_ways                4     2           4,246
+//! no_lost_wakeup_with_try_lock_and_ticks         3     3           5,926
+//! bypass_bounded_gate_on                         3     3           4,800
+//! bypass_bounded_deadline                        3     3          41,083
+//! bypass_detected_gate_off                       3     3           4,945
+//! killed_waiter_leaves_lock_usable               3     3          13,899
+//! killed_waiter_after_release                    3     3           6,260
+//! killed_waiters_traced                          3     3          12,144
+//! killed_waiter_two_threads (On)                 2     -          46,597
+//! killed_waiter_two_threads (Deadline)           2     -         396,657
+//! killed_waiter_two_threads (Off)                2     -          46,597
+//! nested_acquire_with_waiter_queued              3     3          14,937
+//! nested_acquire_two_threads                     2     -           1,458
+//! full_state_parks_arrivals                      3     3           2,161
 //! ```
-//!
-//! With `LOOM_MAX_PREEMPTIONS=3`, the bound-2 models above also pass
-//! (bypass_detected_gate_off 73,295, killed_waiter_leaves_lock_usable 123,055,
-//! killed_waiter_after_release 69,716, killed_waiters_traced 94,028).
 //!
 //! `full_state_parks_arrivals` starts from a word with phantom holds (see
 //! `ModelLock::add_phantom_holds`), so its trace cannot be replayed from
@@ -83,10 +79,7 @@ const ADD: State = State::Add;
 const BLOCK: State = State::Block;
 
 /// The default preemption bound (for models of three threads).
-const PREEMPTIONS: Option<usize> = Some(2);
-
-/// A higher bound, for three-thread models that stay under ~20 s with it.
-const DEEP: Option<usize> = Some(3);
+const PREEMPTIONS: Option<usize> = Some(3);
 
 /// No preemption bound: every interleaving (models of two threads).
 const EXHAUSTIVE: Option<usize> = None;
@@ -230,7 +223,7 @@ fn run_mix(mode: GateMode, plan: &'static [&'static [State]]) -> TraceStats {
 
 #[test]
 fn mutual_exclusion_add_block_add() {
-    explore("mutual_exclusion_add_block_add", DEEP, || {
+    explore("mutual_exclusion_add_block_add", PREEMPTIONS, || {
         run_mix(GateMode::On, &[&[ADD], &[BLOCK], &[ADD]]);
     });
 }
@@ -258,8 +251,8 @@ fn no_lost_wakeup_block_waits_for_two_adds() {
 
 #[test]
 fn no_lost_wakeup_phases_both_ways() {
-    // Four threads: preemption bound 1 (bound 2 takes ~30 s: 414,490 interleavings).
-    explore("no_lost_wakeup_phases_both_ways", Some(1), || {
+    // Four threads: preemption bound 2.
+    explore("no_lost_wakeup_phases_both_ways", Some(2), || {
         run_mix(GateMode::On, &[&[BLOCK], &[ADD], &[BLOCK], &[ADD]]);
     });
 }
@@ -267,22 +260,26 @@ fn no_lost_wakeup_phases_both_ways() {
 #[test]
 fn no_lost_wakeup_with_try_lock_and_ticks() {
     // try_lock never waits; ticks (timer interrupts) wake sleepers spuriously.
-    explore("no_lost_wakeup_with_try_lock_and_ticks", DEEP, || {
-        let sh = Shared::new(GateMode::On, 3);
-        let sh1 = sh.clone();
-        let t1 = spawn(move || sh1.hold(1, BLOCK));
-        let sh2 = sh.clone();
-        let t2 = spawn(move || {
-            if let Some(_g) = sh2.lock.try_lock(ADD) {
-                sh2.critical(2, ADD);
-            }
-            sh2.lock.tick(1);
-        });
-        sh.hold(0, ADD);
-        t1.join().unwrap();
-        t2.join().unwrap();
-        sh.finish();
-    });
+    explore(
+        "no_lost_wakeup_with_try_lock_and_ticks",
+        PREEMPTIONS,
+        || {
+            let sh = Shared::new(GateMode::On, 3);
+            let sh1 = sh.clone();
+            let t1 = spawn(move || sh1.hold(1, BLOCK));
+            let sh2 = sh.clone();
+            let t2 = spawn(move || {
+                if let Some(_g) = sh2.lock.try_lock(ADD) {
+                    sh2.critical(2, ADD);
+                }
+                sh2.lock.tick(1);
+            });
+            sh.hold(0, ADD);
+            t1.join().unwrap();
+            t2.join().unwrap();
+            sh.finish();
+        },
+    );
 }
 
 // (c) Bounded bypass, on a trace of every word change.
@@ -312,7 +309,7 @@ fn bypass_model(mode: GateMode, tick: bool) -> TraceStats {
 
 #[test]
 fn bypass_bounded_gate_on() {
-    explore("bypass_bounded_gate_on", DEEP, || {
+    explore("bypass_bounded_gate_on", PREEMPTIONS, || {
         let stats = bypass_model(GateMode::On, false);
         assert_eq!(stats.max_arrivals_while_queued, 0);
     });
@@ -559,7 +556,7 @@ fn full_state_parks_arrivals() {
     // tasks not modelled); thread 1's add arrival finds it full (and parks) or, if
     // it comes after the phantom holds leave, enters. Thread 0's release is then
     // the last, and must grant the parked arrival. Thread 2 wants block.
-    explore("full_state_parks_arrivals", DEEP, || {
+    explore("full_state_parks_arrivals", PREEMPTIONS, || {
         let sh = Shared::new(GateMode::On, 3);
         sh.lock.add_phantom_holds(ADD, lock_state::MAX_HOLDERS - 1);
         let g = sh.lock.lock(ADD);
