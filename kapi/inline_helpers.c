@@ -3,7 +3,7 @@
  * One-line wrappers that expose static inline functions and macros to tsfs's
  * Rust code (the same practice as the kernel's rust/helpers/). No logic here.
  * The lockdep wrappers compile to nothing when lockdep is off, and take the
- * caller's address (_RET_IP_) for lockdep's "at:" lines.
+ * address to report in lockdep's "at:" lines from the caller (tsfs_caller_ip()).
  */
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
@@ -24,29 +24,35 @@ void tsfs_lockdep_init_map(struct lockdep_map *map, const char *name,
 	lockdep_init_map_wait(map, name, key, 0, LD_WAIT_SLEEP);
 }
 
-void tsfs_lock_acquire_shared(struct lockdep_map *map, int trylock)
+unsigned long tsfs_caller_ip(void)
 {
-	lock_acquire_shared(map, 0, trylock, NULL, _RET_IP_);
+	return _RET_IP_;
 }
 
-void tsfs_lock_acquire_shared_recursive(struct lockdep_map *map)
+void tsfs_lock_acquire(struct lockdep_map *map, unsigned int subclass,
+		       int trylock, int read, unsigned long ip)
 {
-	lock_acquire_shared_recursive(map, 0, 0, NULL, _RET_IP_);
+	lock_acquire(map, subclass, trylock, read, 1, NULL, ip);
 }
 
-void tsfs_lock_release(struct lockdep_map *map)
+void tsfs_lock_release(struct lockdep_map *map, unsigned long ip)
 {
-	lock_release(map, _RET_IP_);
+	lock_release(map, ip);
 }
 
-void tsfs_lock_contended(struct lockdep_map *map)
+void tsfs_lock_contended(struct lockdep_map *map, unsigned long ip)
 {
-	lock_contended(map, _RET_IP_);
+	lock_contended(map, ip);
 }
 
-void tsfs_lock_acquired(struct lockdep_map *map)
+void tsfs_lock_acquired(struct lockdep_map *map, unsigned long ip)
 {
-	lock_acquired(map, _RET_IP_);
+	lock_acquired(map, ip);
+}
+
+void tsfs_warn(const char *msg)
+{
+	WARN(1, "%s\n", msg);
 }
 
 bool tsfs_fatal_signal_pending(void)

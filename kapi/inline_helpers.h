@@ -17,11 +17,13 @@ struct path;
 
 void tsfs_lockdep_init_map(struct lockdep_map *map, const char *name,
 			   struct lock_class_key *key);
-void tsfs_lock_acquire_shared(struct lockdep_map *map, int trylock);
-void tsfs_lock_acquire_shared_recursive(struct lockdep_map *map);
-void tsfs_lock_release(struct lockdep_map *map);
-void tsfs_lock_contended(struct lockdep_map *map);
-void tsfs_lock_acquired(struct lockdep_map *map);
+unsigned long tsfs_caller_ip(void);
+void tsfs_lock_acquire(struct lockdep_map *map, unsigned int subclass,
+		       int trylock, int read, unsigned long ip);
+void tsfs_lock_release(struct lockdep_map *map, unsigned long ip);
+void tsfs_lock_contended(struct lockdep_map *map, unsigned long ip);
+void tsfs_lock_acquired(struct lockdep_map *map, unsigned long ip);
+void tsfs_warn(const char *msg);
 bool tsfs_fatal_signal_pending(void);
 void tsfs_allow_sigkill(void);
 void tsfs_cond_resched(void);

@@ -9,16 +9,14 @@
 //! `make test` checks the direction.
 
 pub(crate) mod buffer;
+pub(crate) mod bug;
 pub(crate) mod debugfs;
 pub(crate) mod errno;
 pub(crate) mod fs;
 pub(crate) mod kthread;
-pub(crate) mod lockdep;
 pub(crate) mod mem;
 pub(crate) mod mm;
-pub(crate) mod rwsem;
-pub(crate) mod task;
+pub(crate) mod sync;
 pub(crate) mod time;
 #[allow(dead_code)]
 pub(crate) mod uio;
-pub(crate) mod wait;

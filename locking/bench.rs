@@ -13,7 +13,10 @@ use crate::kapi::{
     kthread::KThread,
     time::{cond_resched, now_ns, sleep_ms},
 };
-use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use core::sync::atomic::{
+    AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use kernel::{c_str, prelude::*, sync::Arc};
 
 const UNCONTENDED_ITERS: u64 = 2_000_000;
@@ -43,6 +46,7 @@ pub(crate) fn run_lock_benchmarks() -> Result {
     )?;
     wait_under_stream("TwoStateLock gate off", &Shared::new(GateMode::Off, 0)?)?;
     wait_under_stream("rwsem (writer under readers)", &Shared::new_rwsem()?)?;
+    hammering()?;
     mixed_throughput()?;
     Ok(())
 }
@@ -50,8 +54,12 @@ pub(crate) fn run_lock_benchmarks() -> Result {
 /// Nanoseconds per acquire+release of `f`'s lock, `UNCONTENDED_ITERS` times.
 fn time_loop(mut f: impl FnMut()) -> u64 {
     let start = now_ns();
-    for _ in 0..UNCONTENDED_ITERS {
+    for i in 0..UNCONTENDED_ITERS {
         f();
+        // Under lockdep a round takes long enough to trip the soft-lockup watchdog.
+        if i % 4096 == 0 {
+            cond_resched();
+        }
     }
     now_ns().saturating_sub(start) / UNCONTENDED_ITERS
 }
@@ -186,20 +194,31 @@ fn wait_under_stream<L: TestLock>(name: &str, sh: &Arc<Shared<L>>) -> Result {
     Ok(())
 }
 
-/// Operations per second of 2 *add* threads and 1 *block* thread for `MIXED_MS`.
-fn mixed<L: TestLock>(sh: &Arc<Shared<L>>) -> Result<u64> {
+/// Acquisitions per second of one thread per entry of `states`, each taking its
+/// state, spinning `spins` times inside, and releasing, for `MIXED_MS`.
+fn throughput<L: TestLock>(sh: &Arc<Shared<L>>, states: &[State], spins: u32) -> Result<u64> {
     let ops = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
     let mut threads = KVec::new();
-    for s in [State::Add, State::Add, State::Block] {
+    sh.stop.store(false, SeqCst);
+    for &s in states {
         let (sh, ops) = (sh.clone(), ops.clone());
-        let t = KThread::spawn(c_str!("tsfs-mixed"), move || {
-            while !sh.stop.load(SeqCst) {
+        let t = KThread::spawn(c_str!("tsfs-bench"), move || {
+            // Counted locally: a shared counter would add a contended line of its own.
+            let mut n = 0u64;
+            while !sh.stop.load(Relaxed) {
                 let held = sh.lock.acquire(s);
-                sh.hold(s, 50);
+                // With no work inside, not even the exclusion check's shared
+                // counters: only the lock's own cache line is measured.
+                if spins != 0 {
+                    sh.hold(s, spins);
+                }
                 drop(held);
-                ops.fetch_add(1, SeqCst);
-                cond_resched();
+                n += 1;
+                if n % 64 == 0 {
+                    cond_resched();
+                }
             }
+            ops.fetch_add(n, SeqCst);
         })?;
         threads.push(t, GFP_KERNEL)?;
     }
@@ -209,10 +228,35 @@ fn mixed<L: TestLock>(sh: &Arc<Shared<L>>) -> Result<u64> {
     Ok(ops.load(SeqCst) * 1000 / u64::from(MIXED_MS))
 }
 
+/// 2, 4 and 8 threads hammering *add* (no work inside) vs `down_read`.
+fn hammering() -> Result {
+    pr_info!("bench: threads hammering one shared state (no work inside), acquisitions/s:\n");
+    for n in [2usize, 4, 8] {
+        let states: KVec<State> = {
+            let mut v = KVec::new();
+            for _ in 0..n {
+                v.push(State::Add, GFP_KERNEL)?;
+            }
+            v
+        };
+        let tsl = throughput(&Shared::new(GateMode::On, 0)?, &states, 0)?;
+        let rw = throughput(&Shared::new_rwsem()?, &states, 0)?;
+        pr_info!(
+            "bench:   {} threads: TwoStateLock add {}, rwsem read {}, ratio {}\n",
+            n,
+            tsl,
+            rw,
+            Ratio(tsl, rw)
+        );
+    }
+    Ok(())
+}
+
 fn mixed_throughput() -> Result {
-    let on = mixed(&Shared::new(GateMode::On, 0)?)?;
-    let off = mixed(&Shared::new(GateMode::Off, 0)?)?;
-    let rwsem = mixed(&Shared::new_rwsem()?)?;
+    let plan = [State::Add, State::Add, State::Block];
+    let on = throughput(&Shared::new(GateMode::On, 0)?, &plan, 50)?;
+    let off = throughput(&Shared::new(GateMode::Off, 0)?, &plan, 50)?;
+    let rwsem = throughput(&Shared::new_rwsem()?, &plan, 50)?;
     pr_info!("bench: mixed throughput, 2 add + 1 block threads, ops/s: gate on {}, gate off {}, rwsem {}\n", on, off, rwsem);
     pr_info!(
         "bench:   gate on / gate off = {}, gate on / rwsem = {}\n",

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::kapi::{
     kthread::KThread,
-    rwsem::{RwSem, RwSemGuard},
+    sync::rwsem::{RwSem, RwSemGuard},
     time::{now_ns, sleep_us},
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `TwoStateLock` and its guards.
+//! `TwoStateLock` and its guards: the kernel's instantiation of the protocol
+//! (`protocol.rs`) over its atomics, a spinlock and two wait queues, plus lockdep
+//! and statistics.
 //!
-//! The word (see `state.rs`) carries both holder counts and the waiting and gate
-//! bits. Uncontended acquire is one compare-and-swap, release one fetch-sub. Waiters
-//! sleep on a per-state wait queue; the last holder of a state hands the lock to
-//! every queued waiter of the other state at once (a phase), adding their holds to
-//! the word for them, so they never re-race with new arrivals.
+//! Uncontended acquire is one compare-and-swap, release one fetch-sub; neither
+//! writes anything else shared (statistics of uncontended acquisitions are kept
+//! only with `CONFIG_LOCK_STAT`).
 //!
 //! # Lockdep model
 //!
@@ -20,47 +20,60 @@
 //!   reports it ("possible recursive locking").
 //!
 //! The one legal re-acquisition is [`Guard::nested`], which skips the gate and is
-//! reported as a recursive read, which lockdep accepts under a held read.
+//! reported as a recursive read, which lockdep accepts under a held read. Two locks
+//! of one class (two inodes) are taken with [`lock_two`], in address order, the
+//! second as subclass 1.
+//!
+//! Every acquisition and release is reported at the lock's caller (`caller_ip`),
+//! `lock_acquired` on every acquisition (as `LOCK_CONTENDED` does), and the release
+//! before the word changes.
 
 use super::{
-    state::{self, GateMode, State},
+    protocol::{self, Env, Fault, Sleep, Waiters, Woke},
+    state::{GateMode, State},
     stats::Stats,
 };
 use crate::kapi::{
-    lockdep,
+    bug,
+    sync::{
+        lockdep::{self, caller_ip},
+        wait::{self, WaitQueue},
+    },
     time::{jiffies_from_ms, might_sleep, now_ns},
-    wait::{Sleep, WaitGuard, Waitable, Woke},
 };
 use core::{
     marker::PhantomData,
-    sync::atomic::{AtomicU64, Ordering},
+    ptr::from_ref,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
 };
-use kernel::{prelude::*, str::CStr};
-
-/// Waiter bookkeeping, protected by the wait lock.
-struct Waiters {
-    /// Number of tasks queued per state.
-    queued: [u64; 2],
-    /// Bumped each time a state's waiters are granted; a waiter is granted when the
-    /// generation it queued under has passed.
-    generation: [u64; 2],
-}
+use kernel::{
+    c_str,
+    prelude::*,
+    str::CStr,
+    sync::{
+        lock::{spinlock::SpinLockBackend, Guard as SpinGuard},
+        SpinLock,
+    },
+};
 
 /// A sleeping lock with two shared, mutually exclusive states.
 ///
 /// # Invariants
 ///
-/// - `word` never has holders of both states (`state.rs` transitions only).
-/// - Every queued waiter of state `s` is counted in `waiters.queued[s]`, and
-///   `state::has_waiters(word, s)` holds exactly while that count is non-zero.
+/// `word` changes only as `protocol.rs` changes it, and `waiters` is consistent
+/// with it (see `protocol::Waiters`).
 #[pin_data]
 pub(crate) struct TwoStateLock {
     word: AtomicU64,
+    /// Grants per state; a waiter knows it is granted when this moves.
+    generation: [AtomicU64; 2],
     mode: GateMode,
     /// With [`GateMode::Deadline`]: how long a waiter waits before closing its gate.
-    deadline_ms: u32,
+    deadline_ns: u64,
     #[pin]
-    waiters: Waitable<Waiters>,
+    waiters: SpinLock<Waiters>,
+    #[pin]
+    queues: [WaitQueue; 2],
     #[pin]
     dep_map: lockdep::Map,
     stats: &'static Stats,
@@ -93,47 +106,77 @@ impl TwoStateLock {
     ) -> impl PinInit<Self> {
         stats.register(name);
         pin_init!(Self {
-            word: AtomicU64::new(state::UNLOCKED),
+            word: AtomicU64::new(super::state::UNLOCKED),
+            generation: [AtomicU64::new(0), AtomicU64::new(0)],
             mode,
-            deadline_ms,
-            waiters <- Waitable::new(Waiters { queued: [0; 2], generation: [0; 2] }),
+            deadline_ns: u64::from(deadline_ms) * 1_000_000,
+            waiters <- kernel::new_spinlock!(Waiters::new(), "tsfs_lock_waiters"),
+            queues <- kernel::init::pin_init_array_from_fn(|_| WaitQueue::new()),
             dep_map <- lockdep::Map::new(name, key),
             stats,
         })
     }
 
     /// Takes the lock in state `s`, sleeping (uninterruptibly) as long as needed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lock(&self, s: State) -> Guard<'_> {
+        self.lock_nested(s, 0)
+    }
+
+    /// [`TwoStateLock::lock`] as lockdep subclass `subclass` (below 8), for a second
+    /// lock of the same class held at once; see [`lock_two`].
+    #[inline(always)]
+    pub(crate) fn lock_nested(&self, s: State, subclass: u32) -> Guard<'_> {
         might_sleep();
-        self.dep_map.acquire(lockdep::Acquire::Shared);
-        if !self.fast_acquire(s) {
+        let ip = caller_ip();
+        self.dep_map.acquire(lockdep::Acquire::Shared, subclass, ip);
+        if !protocol::try_acquire(self, s) {
             // Uninterruptible waits are never killed.
-            let _ = self.slow_acquire(s, Sleep::Uninterruptible);
+            let _ = self.lock_slow(s, Sleep::Uninterruptible, ip);
         }
-        self.guard(s)
+        self.acquired(s, ip);
+        self.guard(s, subclass)
     }
 
     /// Takes the lock in state `s` if that needs no waiting.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_lock(&self, s: State) -> Option<Guard<'_>> {
-        if !self.fast_acquire(s) {
+        if !protocol::try_acquire(self, s) {
             return None;
         }
-        self.dep_map.acquire(lockdep::Acquire::TryShared);
-        Some(self.guard(s))
+        let ip = caller_ip();
+        self.dep_map.acquire(lockdep::Acquire::TryShared, 0, ip);
+        self.acquired(s, ip);
+        Some(self.guard(s, 0))
     }
 
     /// Takes the lock in state `s`; gives up with `EINTR` if a fatal signal arrives
     /// while waiting, leaving no trace in the lock.
+    #[inline(always)]
     pub(crate) fn lock_killable(&self, s: State) -> Result<Guard<'_>> {
         might_sleep();
-        self.dep_map.acquire(lockdep::Acquire::Shared);
-        if !self.fast_acquire(s) && self.slow_acquire(s, Sleep::Killable).is_err() {
-            self.dep_map.release();
+        let ip = caller_ip();
+        self.dep_map.acquire(lockdep::Acquire::Shared, 0, ip);
+        if !protocol::try_acquire(self, s) && self.lock_slow(s, Sleep::Killable, ip).is_err() {
+            self.dep_map.release(ip);
             return Err(EINTR);
         }
-        Ok(self.guard(s))
+        self.acquired(s, ip);
+        Ok(self.guard(s, 0))
+    }
+
+    #[inline(never)]
+    fn lock_slow(&self, s: State, how: Sleep, ip: usize) -> Result<(), protocol::Killed> {
+        self.dep_map.contended(ip);
+        protocol::slow_acquire(self, s, how)
+    }
+
+    #[inline(always)]
+    fn acquired(&self, s: State, ip: usize) {
+        self.dep_map.acquired(ip);
+        if cfg!(CONFIG_LOCK_STAT) {
+            self.stats.count_acquired(s);
+        }
     }
 
     /// Per-state statistics of this lock's class.
@@ -146,185 +189,177 @@ impl TwoStateLock {
         self.word.load(Ordering::Relaxed)
     }
 
-    fn guard(&self, s: State) -> Guard<'_> {
+    fn guard(&self, s: State, subclass: u32) -> Guard<'_> {
         Guard {
             lock: self,
             state: s,
+            subclass,
             _not_send: PhantomData,
         }
     }
 
-    /// One CAS when uncontended; false when `s` may not be entered now.
-    #[inline]
-    fn fast_acquire(&self, s: State) -> bool {
-        let mut w = self.word.load(Ordering::Relaxed);
-        loop {
-            let Some(new) = state::try_acquire(w, s) else {
-                return false;
-            };
-            match self
-                .word
-                .compare_exchange_weak(w, new, Ordering::Acquire, Ordering::Relaxed)
-            {
-                Ok(_) => {
-                    self.stats.count_fast(s);
-                    return true;
-                }
-                Err(cur) => w = cur,
-            }
+    fn queue(&self, s: State) -> &WaitQueue {
+        match s {
+            State::Add => &self.queues[0],
+            State::Block => &self.queues[1],
+        }
+    }
+}
+
+/// Takes two locks of one class in state `s` (such as two inodes' page-cache
+/// locks), the lower address first, the second as lockdep subclass 1, so that any
+/// two tasks order them alike. The same lock twice is taken once (`None` second).
+pub(crate) fn lock_two<'a>(
+    a: &'a TwoStateLock,
+    b: &'a TwoStateLock,
+    s: State,
+) -> (Guard<'a>, Option<Guard<'a>>) {
+    if core::ptr::eq(a, b) {
+        return (a.lock(s), None);
+    }
+    let (first, second) = if from_ref(a) < from_ref(b) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let g = first.lock(s);
+    (g, Some(second.lock_nested(s, 1)))
+}
+
+/// One flag per [`Fault`]: each is warned about once.
+static WARNED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
+
+impl Env for TwoStateLock {
+    type Atomic = AtomicU64;
+    type WaitGuard<'a> = SpinGuard<'a, Waiters, SpinLockBackend>;
+
+    #[inline(always)]
+    fn word(&self) -> &AtomicU64 {
+        &self.word
+    }
+
+    fn generation(&self, s: State) -> &AtomicU64 {
+        match s {
+            State::Add => &self.generation[0],
+            State::Block => &self.generation[1],
         }
     }
 
-    /// Applies `f` to the word until the CAS succeeds or `f` says no (`None`).
-    fn update(&self, f: impl Fn(u64) -> Option<u64>) -> Option<u64> {
-        self.word
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, f)
-            .ok()
+    fn mode(&self) -> GateMode {
+        self.mode
     }
 
-    /// Queues for `s` and sleeps until granted. Err only if killed (`how` Killable).
-    fn slow_acquire(&self, s: State, how: Sleep) -> Result {
-        self.dep_map.contended();
-        let start = now_ns();
-        let mut ws = self.waiters.lock();
-        // Enter right away if the door opened meanwhile; otherwise mark us waiting.
-        let close_now = self.mode == GateMode::On;
-        loop {
-            let w = self.word.load(Ordering::Acquire);
-            if let Some(new) = state::try_acquire(w, s) {
-                if self
-                    .word
-                    .compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    drop(ws);
-                    self.finish_wait(s, start);
-                    return Ok(());
-                }
-                continue;
-            }
-            if let Some(new) = state::mark_waiting(w, s, close_now) {
-                if self
-                    .word
-                    .compare_exchange(w, new, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    if close_now && !state::gate_closed(w, s) {
-                        self.stats.count_gate_closed(s);
-                    }
-                    break;
-                }
-            }
-        }
-        let i = s.index();
-        ws.queued[i] += 1;
-        let generation = ws.generation[i];
-        // In deadline mode, when to close the gate if still waiting.
-        let mut gate_at = match self.mode {
-            GateMode::Deadline => Some(start + u64::from(self.deadline_ms) * 1_000_000),
-            _ => None,
+    fn deadline_ns(&self) -> u64 {
+        self.deadline_ns
+    }
+
+    fn now_ns(&self) -> u64 {
+        now_ns()
+    }
+
+    fn lock_waiters(&self) -> Self::WaitGuard<'_> {
+        self.waiters.lock()
+    }
+
+    fn wait_event(
+        &self,
+        s: State,
+        how: Sleep,
+        until_ns: Option<u64>,
+        done: impl FnMut() -> bool,
+    ) -> Woke {
+        let how = match how {
+            Sleep::Uninterruptible => wait::Sleep::Uninterruptible,
+            Sleep::Killable => wait::Sleep::Killable,
         };
-        loop {
-            // A spurious wake-up must not restart the deadline: sleep what is left.
-            let timeout =
-                gate_at.map(|t| jiffies_from_ms((t.saturating_sub(now_ns()) / 1_000_000) as u32));
-            let woke = ws.sleep(i, how, timeout);
-            if ws.generation[i] != generation {
-                // Granted: our hold is already in the word.
-                drop(ws);
-                self.finish_wait(s, start);
-                return Ok(());
-            }
-            match woke {
-                Woke::Killed => {
-                    self.leave_queue(&mut ws, s);
-                    return Err(EINTR);
-                }
-                Woke::TimedOut if gate_at.is_some() => {
-                    let old = self
-                        .word
-                        .fetch_or(state::close_gate(0, s), Ordering::AcqRel);
-                    if !state::gate_closed(old, s) {
-                        self.stats.count_gate_closed(s);
-                    }
-                    gate_at = None;
-                }
-                _ => {}
-            }
+        // Rounded up to whole milliseconds, and at least one jiffy.
+        let timeout = until_ns.map(|t| {
+            let ms = t.saturating_sub(now_ns()).div_ceil(1_000_000);
+            jiffies_from_ms(u32::try_from(ms).unwrap_or(u32::MAX))
+        });
+        match self.queue(s).wait_event(how, timeout, done) {
+            wait::Woke::Done => Woke::Done,
+            wait::Woke::TimedOut => Woke::TimedOut,
+            wait::Woke::Killed => Woke::Killed,
         }
     }
 
-    fn finish_wait(&self, s: State, start: u64) {
-        self.stats.count_slow(s, now_ns().saturating_sub(start));
-        self.dep_map.acquired();
+    fn wake_all(&self, s: State) {
+        self.queue(s).wake_all();
     }
 
-    /// A killed waiter of `s` leaves. If it was the last, its waiting and gate bits
-    /// go, and the other state's waiters, which its gate may have held back, are
-    /// granted if they can be.
-    fn leave_queue(&self, ws: &mut WaitGuard<'_, Waiters>, s: State) {
-        let i = s.index();
-        ws.queued[i] = ws.queued[i].saturating_sub(1);
-        if ws.queued[i] == 0 {
-            self.update(|w| Some(state::clear_waiting(w, s)));
-            self.grant_locked(ws, s.other());
+    fn fault(&self, f: Fault) {
+        let (i, msg) = match f {
+            Fault::NestedOverflow => (
+                0,
+                c_str!("TwoStateLock: nested acquire past the holder limit refused"),
+            ),
+            Fault::ReleaseUnderflow => (
+                1,
+                c_str!("TwoStateLock: release of a state not held refused"),
+            ),
+            Fault::Inconsistent => (
+                2,
+                c_str!("TwoStateLock: inconsistent state word on release"),
+            ),
+            Fault::QueueUnderflow => (3, c_str!("TwoStateLock: waiter left an empty queue")),
+        };
+        if let Some(once) = WARNED.get(i) {
+            bug::warn_once(once, msg);
         }
     }
 
-    /// Hands state `u` to all its queued waiters, if the other state is free.
-    fn grant_locked(&self, ws: &mut WaitGuard<'_, Waiters>, u: State) {
-        let i = u.index();
-        let n = ws.queued[i];
-        if n == 0 || self.update(|w| state::grant(w, u, n)).is_none() {
-            return;
-        }
-        ws.queued[i] = 0;
-        ws.generation[i] = ws.generation[i].wrapping_add(1);
-        self.stats.count_phase(u);
-        ws.wake_all(i);
+    fn on_acquired_after_wait(&self, s: State, waited_ns: u64) {
+        self.stats.count_slow(s, waited_ns);
     }
 
-    #[inline]
-    fn unlock(&self, s: State) {
-        let old = self.word.fetch_sub(state::one(s), Ordering::Release);
-        if state::release_must_grant(old, s) {
-            let mut ws = self.waiters.lock();
-            self.grant_locked(&mut ws, s.other());
-        }
-        self.dep_map.release();
+    fn on_gate_closed(&self, s: State) {
+        self.stats.count_gate_closed(s);
     }
 
-    /// Takes `s` again for a task that holds it.
-    fn acquire_nested(&self, s: State) {
-        // The caller holds `s`, so `acquire_nested` can only fail on overflow, which
-        // needs 2^28 holds: a bug worth a warning, not a crash.
-        if self.update(|w| state::acquire_nested(w, s)).is_none() {
-            pr_warn!("TwoStateLock: nested acquire overflow\n");
-        }
-        self.stats.count_fast(s);
-        self.dep_map.acquire(lockdep::Acquire::SharedRecursive);
+    fn on_phase(&self, s: State, _n: u64) {
+        self.stats.count_phase(s);
     }
 }
 
 /// Holds a [`TwoStateLock`] in one state; releases it on drop. Not `Send`: lockdep
 /// and the lock's owner tracking assume the acquiring task releases.
+#[must_use = "the lock is released when the guard is dropped"]
 pub(crate) struct Guard<'a> {
     lock: &'a TwoStateLock,
     state: State,
+    subclass: u32,
     _not_send: PhantomData<*mut ()>,
 }
 
 impl Guard<'_> {
     /// Takes the same state again, without waiting on the gate (which would wait for
-    /// this very holder). The only legal recursion; lockdep reports any other.
-    pub(crate) fn nested(&self) -> Self {
-        self.lock.acquire_nested(self.state);
-        self.lock.guard(self.state)
+    /// this very holder): the only legal recursion; lockdep reports any other. The
+    /// nested hold borrows this one, so it cannot outlive it. `None` (with a warning)
+    /// if the holder count is at its limit.
+    #[inline(always)]
+    pub(crate) fn nested(&self) -> Option<Guard<'_>> {
+        if !protocol::acquire_nested(self.lock, self.state) {
+            return None;
+        }
+        let ip = caller_ip();
+        let dep_map = &self.lock.dep_map;
+        dep_map.acquire(lockdep::Acquire::SharedRecursive, self.subclass, ip);
+        self.lock.acquired(self.state, ip);
+        Some(self.lock.guard(self.state, self.subclass))
+    }
+
+    /// The state held.
+    #[allow(dead_code)]
+    pub(crate) fn state(&self) -> State {
+        self.state
     }
 }
 
 impl Drop for Guard<'_> {
+    #[inline(always)]
     fn drop(&mut self) {
-        self.lock.unlock(self.state);
+        self.lock.dep_map.release(caller_ip());
+        protocol::release(self.lock, self.state);
     }
 }

@@ -7,6 +7,9 @@ pub(crate) mod bench;
 mod harness;
 mod lock;
 pub(crate) mod owners;
+// Shared with the userspace model (src/lock_model.rs), which uses all of it.
+#[allow(dead_code, unreachable_pub)]
+pub(crate) mod protocol;
 pub(crate) mod selftest;
 // Shared with the userspace model (src/lock_model.rs), which uses all of it.
 #[allow(dead_code, unreachable_pub)]
@@ -14,7 +17,7 @@ pub(crate) mod state;
 pub(crate) mod stats;
 
 #[allow(unused_imports)]
-pub(crate) use lock::{Guard, TwoStateLock};
+pub(crate) use lock::{lock_two, Guard, TwoStateLock};
 #[allow(unused_imports)]
 pub(crate) use state::{GateMode, State};
 pub(crate) use stats::Stats;

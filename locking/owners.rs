@@ -12,19 +12,20 @@
 //! taken and dropped before it is released).
 
 use super::{State, TwoStateLock};
-use crate::kapi::{task::current_task, time::sleep_us};
+use crate::kapi::time::sleep_us;
 use core::{
     marker::PhantomData,
     ptr::{from_ref, null_mut},
     sync::atomic::{AtomicPtr, AtomicU8, Ordering::*},
 };
+use kernel::task::Task;
 
 const BUCKETS: usize = 64;
 const WAYS: usize = 4;
 
 struct Slot {
     /// The holding task; null when the slot is free. Set last, cleared first.
-    task: AtomicPtr<kernel::bindings::task_struct>,
+    task: AtomicPtr<Task>,
     lock: AtomicPtr<TwoStateLock>,
     state: AtomicU8,
 }
@@ -41,7 +42,12 @@ impl Slot {
 
 static TABLE: [[Slot; WAYS]; BUCKETS] = [const { [const { Slot::new() }; WAYS] }; BUCKETS];
 
-fn bucket(task: *mut kernel::bindings::task_struct) -> &'static [Slot; WAYS] {
+/// The current task's identity (its `task_struct`'s address; never dereferenced).
+fn current_task() -> *mut Task {
+    from_ref(kernel::current!()).cast_mut()
+}
+
+fn bucket(task: *mut Task) -> &'static [Slot; WAYS] {
     // Task structs are large and aligned: drop the low bits before hashing.
     let i = (task as usize >> 10).wrapping_mul(0x9E37_79B9) % BUCKETS;
     TABLE.get(i).unwrap_or(&TABLE[0])

@@ -8,7 +8,7 @@
 
 use super::{
     harness::{Shared, StreamConfig},
-    owners,
+    lock_two, owners,
     state::{self, GateMode, State},
 };
 use crate::kapi::{
@@ -54,7 +54,7 @@ impl Ktap {
 
 /// Runs the lock test suite; Err(EIO) if a case failed.
 pub(crate) fn run_lock_suite() -> Result {
-    let mut t = Ktap::start(10);
+    let mut t = Ktap::start(11);
     t.case("mutual_exclusion_gate_on", mutual_exclusion(GateMode::On)?);
     t.case(
         "mutual_exclusion_gate_off",
@@ -83,6 +83,7 @@ pub(crate) fn run_lock_suite() -> Result {
     t.case("killed_waiter_leaves_lock_usable", killed_waiter()?);
     t.case("nested_acquire_passes_closed_gate", nested_acquire()?);
     t.case("owner_records_name_the_holding_task_only", owner_records()?);
+    t.case("lock_two_takes_both_once_each", lock_two_both()?);
     log_stats();
     pr_info!(
         "# lock suite: {} passed, {} failed\n",
@@ -255,7 +256,7 @@ fn nested_acquire() -> Result<bool> {
     sleep_ms(100);
     let gate = state::gate_closed(sh.lock.word(), State::Block);
     let inner = outer.nested();
-    let both = state::holders(sh.lock.word(), State::Add) == 2;
+    let both = inner.is_some() && state::holders(sh.lock.word(), State::Add) == 2;
     drop(inner);
     drop(outer);
     let got_in = waiter.wait_done(2000);
@@ -267,6 +268,24 @@ fn nested_acquire() -> Result<bool> {
     );
     drop(waiter);
     Ok(gate && both && got_in && sh.lock.word() == state::UNLOCKED)
+}
+
+/// `lock_two` holds both locks (the same one once), in either argument order.
+fn lock_two_both() -> Result<bool> {
+    let (a, b) = (Shared::new(GateMode::On, 0)?, Shared::new(GateMode::On, 0)?);
+    let mut ok = true;
+    for (x, y) in [(&a.lock, &b.lock), (&b.lock, &a.lock)] {
+        let (g1, g2) = lock_two(x, y, State::Block);
+        ok &= g2.is_some()
+            && a.lock.word() == state::one(State::Block)
+            && b.lock.word() == state::one(State::Block);
+        drop((g1, g2));
+    }
+    let (g1, g2) = lock_two(&a.lock, &a.lock, State::Add);
+    ok &= g2.is_none() && a.lock.word() == state::one(State::Add);
+    drop((g1, g2));
+    pr_info!("# lock_two: both held once each: {}\n", ok);
+    Ok(ok && a.lock.word() == state::UNLOCKED && b.lock.word() == state::UNLOCKED)
 }
 
 /// A task's record of holding the lock is visible to that task only, names the
@@ -345,14 +364,19 @@ pub(crate) fn provoke_recursion() -> Result {
     Ok(())
 }
 
-/// Legal use that lockdep must accept: consistent order with another lock, and the
-/// nested acquire.
+/// Legal use that lockdep must accept: consistent order with another lock, the
+/// nested acquire, and two locks of one class taken with `lock_two`.
 pub(crate) fn legal_use() -> Result {
     let sh = Shared::new(GateMode::On, 0)?;
+    let other = Shared::new(GateMode::On, 0)?;
     let m = Arc::pin_init(new_mutex!((), "tsfs_test_mutex_ok"), GFP_KERNEL)?;
     for s in [State::Add, State::Block] {
         let g = sh.lock.lock(s);
         let _n = g.nested();
+        let _m = m.lock();
+    }
+    for s in [State::Add, State::Block] {
+        let _both = lock_two(&sh.lock, &other.lock, s);
         let _m = m.lock();
     }
     Ok(())

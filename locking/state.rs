@@ -2,9 +2,9 @@
 
 //! The state word of `TwoStateLock` and every transition on it.
 //!
-//! Plain Rust with no kernel dependencies: the kernel lock applies these functions
-//! with atomics, and the userspace model (`src/lock_model.rs`) applies the very same
-//! functions under loom, which checks them for every interleaving.
+//! Plain Rust with no kernel dependencies, like the protocol that applies these
+//! functions (`protocol.rs`), which both the kernel lock and the userspace model
+//! (`src/lock_model.rs`, checked under loom) run.
 //!
 //! # The word
 //!
@@ -24,8 +24,9 @@
 //! - A new acquirer of state `s` gets in only if nobody holds the other state and the
 //!   other state's gate is open. Gates stop *arrivals* only, never a hand-off.
 //! - A gate is only closed while its state has waiters (`GATE_x` implies `WAITING_x`).
-//! - Hand-off: whoever drops the last holder of a state while the other state has
-//!   waiters must grant them, all at once (a phase), under the wait-queue lock.
+//! - Hand-off: whoever drops the last holder of a state while waiters are queued
+//!   must grant them, all at once (a phase), under the wait-queue lock: the other
+//!   state's waiters first, else the state's own (arrivals parked while it was full).
 //!   [`grant`] adds their holds to the word on their behalf, so they never re-race.
 //! - The wait-queue lock serialises every transition that sets or clears a waiting
 //!   or gate bit, and every grant; fast-path acquire and release are lock-free.
@@ -127,7 +128,8 @@ pub const fn gate_closed(w: u64, s: State) -> bool {
     w & gate_bit(s) != 0
 }
 
-/// Whether a new acquirer of `s` may enter now.
+/// Whether a new acquirer of `s` may enter now. At [`MAX_HOLDERS`] it may not: it
+/// queues as a waiter of `s`, which the last release of `s` grants.
 pub const fn may_enter(w: u64, s: State) -> bool {
     holders(w, s.other()) == 0 && !gate_closed(w, s.other()) && holders(w, s) < MAX_HOLDERS
 }
@@ -154,10 +156,19 @@ pub const fn acquire_nested(w: u64, s: State) -> Option<u64> {
 }
 
 /// Given the word *before* a release of `s` (the value `fetch_sub(one(s))`
-/// returned), whether the releaser must take the slow path and hand the lock over:
-/// it dropped the last holder of `s` while the other state has waiters.
+/// returned), whether the releaser must hand the lock over: it dropped the last
+/// holder of `s` while waiters are queued, of the other state or of `s` itself
+/// (arrivals parked while `s` was full, see [`may_enter`]).
 pub const fn release_must_grant(old: u64, s: State) -> bool {
-    holders(old, s) == 1 && has_waiters(old, s.other())
+    holders(old, s) == 1 && old & (WAITING_ADD | WAITING_BLOCK) != 0
+}
+
+/// Given the word before a release of `s`, whether the releaser must take the slow
+/// path: to hand the lock over, or because the release was wrong (`s` not held, or
+/// the word inconsistent). Register arithmetic only, so the fast path stays one
+/// atomic operation.
+pub const fn release_needs_slow_path(old: u64, s: State) -> bool {
+    holders(old, s) == 0 || release_must_grant(old, s) || is_inconsistent(old)
 }
 
 /// Under the wait-queue lock, a task about to queue for `s`: the word with `s`'s

@@ -24,10 +24,11 @@ pub(crate) const BUCKETS: usize = 24;
 
 /// Counters of one state.
 struct PerState {
-    /// Acquisitions that did not wait. Counted without a locked instruction so the
-    /// fast path stays one atomic RMW: concurrent increments may be lost, so this is
+    /// Acquisitions, counted only with `CONFIG_LOCK_STAT` (as lock_stat counts),
+    /// so that without it an uncontended acquire writes nothing but the lock word.
+    /// Without a locked instruction: concurrent increments may be lost, so this is
     /// a close lower bound.
-    fast: AtomicU64,
+    acquisitions: AtomicU64,
     /// Acquisitions that had to wait (exact).
     contended: AtomicU64,
     /// Times a waiter of this state closed the gate to the other state.
@@ -43,7 +44,7 @@ impl PerState {
         #[allow(clippy::declare_interior_mutable_const)]
         const ZERO: AtomicU64 = AtomicU64::new(0);
         PerState {
-            fast: ZERO,
+            acquisitions: ZERO,
             contended: ZERO,
             gate_closures: ZERO,
             phases: ZERO,
@@ -120,9 +121,10 @@ impl Stats {
         }
     }
 
+    /// Counts an acquisition (call only with `CONFIG_LOCK_STAT`).
     #[inline]
-    pub(crate) fn count_fast(&self, s: State) {
-        let c = &self.of(s).fast;
+    pub(crate) fn count_acquired(&self, s: State) {
+        let c = &self.of(s).acquisitions;
         c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
     }
 
@@ -147,7 +149,7 @@ impl Stats {
         let p = self.of(s);
         let contended = p.contended.load(Relaxed);
         Snapshot {
-            acquisitions: p.fast.load(Relaxed) + contended,
+            acquisitions: p.acquisitions.load(Relaxed),
             contended,
             gate_closures: p.gate_closures.load(Relaxed),
             phases: p.phases.load(Relaxed),

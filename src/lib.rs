@@ -12,8 +12,13 @@ pub mod format;
 pub mod fsck;
 pub mod image;
 pub mod lock_model;
-#[path = "../locking/state.rs"]
-pub mod lock_state;
+/// The lock's plain-Rust files, shared word for word with the kernel module.
+#[path = "../locking"]
+pub mod locking {
+    pub mod protocol;
+    pub mod state;
+}
+pub use locking::state as lock_state;
 pub mod logcheck;
 pub mod mkfs;
 pub mod rng;

@@ -1,44 +1,22 @@
-//! Userspace model of the kernel's `TwoStateLock`, for checking its algorithm.
+//! Userspace model of the kernel's `TwoStateLock`, for checking its protocol.
 //!
-//! Every transition of the lock word is a function of [`crate::lock_state`] (which is
-//! `locking/state.rs`, the very file the kernel module builds). This module applies
-//! them with the same atomics and in the same order as the kernel lock, with the
-//! weakest memory orderings that loom accepts (which the kernel lock must at least
-//! use); only the sleeping is different: the kernel's wait queues become one
-//! [`Condvar`] per state on the wait-queue [`Mutex`].
+//! The protocol is not copied here: [`crate::locking::protocol`] is
+//! `locking/protocol.rs`, the very file the kernel module builds, and this module
+//! only instantiates it ([`Env`]) over loom's atomics, mutex and condition
+//! variables (built with `--cfg loom`) or std's (for stress tests), where the kernel
+//! uses its atomics, a spinlock and wait queues:
 //!
-//! Built with `--cfg loom`, the atomics, mutex and condition variables are loom's, so
-//! `tests/lock_model_loom.rs` checks the algorithm for every interleaving of a few
-//! threads (and loom's `UnsafeCell` checks that one phase's critical sections
-//! happen-before the next phase's). Built normally they are `std`'s, for stress
-//! tests (`tests/lock_model.rs`).
-//!
-//! # The algorithm
-//!
-//! - Fast path: `try_acquire` and one `compare_exchange_weak` (Acquire).
-//! - Release: `fetch_sub(one(s))` (Release); if [`state::release_must_grant`], take
-//!   the wait-queue lock and grant the other state.
-//! - Grant: a compare-exchange that must be Acquire: it takes the hand-off from
-//!   *every* holder of the previous phase (their Release `fetch_sub`s), not only
-//!   from the last one, and the wait-queue lock passes it on to the woken waiters.
-//!   With Relaxed, loom reports a data race between the phases.
-//! - Every other word change (`mark_waiting`, `close_gate`, `clear_waiting`,
-//!   `acquire_nested`) is Relaxed: it is made under the wait-queue lock, or by a
-//!   holder.
-//! - The wait-queue lock protects `queued[s]` (queued waiters per state) and
-//!   `generation[s]` (incremented at each grant of `s`). A grant adds the holds of
-//!   all queued waiters of `s` to the word (a phase), then bumps `generation[s]` and
-//!   wakes them; a waiter sleeps until `generation[s]` differs from the value it saw
-//!   when it queued, so spurious wake-ups are harmless.
-//! - Slow path, under the wait-queue lock: `try_acquire` again, else `mark_waiting`
-//!   (closing the gate in [`GateMode::On`]), queue and sleep.
-//! - A killed waiter that was not granted leaves the queue; the last one to leave
-//!   clears its state's waiting and gate bits and grants the other state's queued
-//!   waiters, who may have queued only because of its gate.
-//! - [`GateMode::Deadline`]: a waiter closes its gate after it has been woken
-//!   `deadline_ticks` times without being granted. The model has no clock: a tick is
-//!   any wake-up, [`ModelLock::tick`] (a timer interrupt) or, outside loom, a 1 ms
-//!   timed wait.
+//! - the wait lock is a [`Mutex`];
+//! - each state's wait queue is an event count (a [`Mutex`]ed counter and a
+//!   [`Condvar`]): a sleeper reads the count, checks its condition, and sleeps only
+//!   while the count is unchanged, as the kernel's `prepare_to_wait_event` and
+//!   `schedule` do;
+//! - the clock: under loom a counter that only [`ModelLock::tick`] (a timer)
+//!   advances, so a deadline expires exactly when a tick passes it, in some
+//!   interleavings and not in others; outside loom the real clock;
+//! - a fatal signal is a [`Cancel`] delivered by [`ModelLock::kill`];
+//! - faults (refused misuse, which the kernel warns about) are counted
+//!   ([`ModelLock::faults`]).
 //!
 //! # Trace
 //!
@@ -51,8 +29,10 @@
 //! which loom does not see); outside loom the record lock is held around the
 //! operation, which serialises the traced lock's word operations.
 
-use crate::lock_state as state;
-pub use crate::lock_state::{GateMode, State};
+use crate::locking::protocol::{self, Env, Sleep, Waiters, Woke};
+pub use crate::locking::protocol::{Fault, Killed, Op};
+use crate::locking::state;
+pub use crate::locking::state::{GateMode, State};
 
 #[cfg(loom)]
 use loom::sync::{
@@ -67,23 +47,8 @@ use std::sync::{
     Condvar, Mutex, MutexGuard,
 };
 
-/// Outside loom, how long a deadline-mode waiter sleeps before it counts a tick.
-#[cfg(not(loom))]
-const TICK: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// Ticks a deadline-mode waiter waits before closing its gate, unless set with
-/// [`ModelLock::with_deadline`].
-pub const DEFAULT_DEADLINE_TICKS: u32 = 1;
-
-/// What the wait-queue lock protects.
-struct Queue {
-    /// Number of queued, not yet granted, waiters per state.
-    queued: [u64; 2],
-    /// Number of grants per state so far.
-    generation: [u64; 2],
-    /// Identifies waiters in the trace.
-    next_ticket: u64,
-}
+#[cfg(loom)]
+crate::impl_lock_atomic!(loom::sync::atomic::AtomicU64, protocol::Atomic);
 
 /// One step of a traced lock: a read-modify-write of the word (with the word before
 /// and after), or a kill (which leaves the word alone: `old == new`, not part of the
@@ -96,38 +61,6 @@ pub struct Event {
     pub old: u64,
     /// The word after.
     pub new: u64,
-}
-
-/// The kind of a traced step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    /// A new arrival entered `s` (fast path, or the slow path's retry).
-    Acquire(State),
-    /// A holder of `s` took it again.
-    Nested(State),
-    /// A holder of `s` released it.
-    Release(State),
-    /// Waiter `ticket` queued for `s` (setting the waiting bit, and the gate if
-    /// `gate`), with `generation[s] == generation`.
-    Queue {
-        state: State,
-        ticket: u64,
-        generation: u64,
-        gate: bool,
-    },
-    /// Deadline mode: waiter `ticket` of `s` closed its gate.
-    CloseGate { state: State, ticket: u64 },
-    /// `n` queued waiters of `s` were granted `s`; `generation[s]` became
-    /// `generation`.
-    Grant {
-        state: State,
-        n: u64,
-        generation: u64,
-    },
-    /// Waiter `ticket` of `s` was killed before being granted (not a word change).
-    Killed { state: State, ticket: u64 },
-    /// The last queued waiter of `s` left: its waiting and gate bits were cleared.
-    ClearWaiting(State),
 }
 
 /// A kill request for [`ModelLock::lock_killable`], delivered by [`ModelLock::kill`]
@@ -152,27 +85,152 @@ impl Default for Cancel {
     }
 }
 
-/// [`ModelLock::lock_killable`] was killed before it was granted the lock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Killed;
-
-impl fmt::Display for Killed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("killed while waiting for the lock")
-    }
+/// A wait queue: an event count.
+struct WaitQueue {
+    events: Mutex<u64>,
+    cv: Condvar,
 }
 
-impl std::error::Error for Killed {}
+impl WaitQueue {
+    fn new() -> Self {
+        WaitQueue {
+            events: Mutex::new(0),
+            cv: Condvar::new(),
+        }
+    }
+
+    fn wake_all(&self) {
+        *self.events.lock().unwrap() += 1;
+        self.cv.notify_all();
+    }
+}
 
 /// The model of `TwoStateLock`.
 pub struct ModelLock {
     word: AtomicU64,
+    generation: [AtomicU64; 2],
     mode: GateMode,
-    deadline_ticks: u32,
-    wait: Mutex<Queue>,
-    /// Sleepers of each state (index: [`State::index`]).
-    wake: [Condvar; 2],
+    deadline_ns: u64,
+    waiters: Mutex<Waiters>,
+    queues: [WaitQueue; 2],
+    /// Under loom, the clock (advanced by [`ModelLock::tick`]).
+    #[cfg(loom)]
+    clock: AtomicU64,
+    #[cfg(not(loom))]
+    epoch: std::time::Instant,
+    faults: std::sync::Mutex<Vec<Fault>>,
     trace: Option<std::sync::Mutex<Vec<Event>>>,
+}
+
+/// The protocol's view of a [`ModelLock`] for one call: the lock and the caller's
+/// kill request.
+struct Call<'a> {
+    lock: &'a ModelLock,
+    cancel: Option<&'a Cancel>,
+}
+
+impl<'a> Env for Call<'a> {
+    type Atomic = AtomicU64;
+    type WaitGuard<'b>
+        = MutexGuard<'b, Waiters>
+    where
+        Self: 'b;
+
+    fn word(&self) -> &AtomicU64 {
+        &self.lock.word
+    }
+
+    fn generation(&self, s: State) -> &AtomicU64 {
+        &self.lock.generation[s.index()]
+    }
+
+    fn mode(&self) -> GateMode {
+        self.lock.mode
+    }
+
+    fn deadline_ns(&self) -> u64 {
+        self.lock.deadline_ns
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.lock.now_ns()
+    }
+
+    fn lock_waiters(&self) -> MutexGuard<'_, Waiters> {
+        self.lock.waiters.lock().unwrap()
+    }
+
+    fn wait_event(
+        &self,
+        s: State,
+        how: Sleep,
+        until_ns: Option<u64>,
+        mut done: impl FnMut() -> bool,
+    ) -> Woke {
+        let q = &self.lock.queues[s.index()];
+        loop {
+            // Queue (read the event count), then check the condition.
+            let seen = *q.events.lock().unwrap();
+            if done() {
+                return Woke::Done;
+            }
+            if how == Sleep::Killable && self.cancel.is_some_and(Cancel::is_killed) {
+                return Woke::Killed;
+            }
+            if until_ns.is_some_and(|t| self.lock.now_ns() >= t) {
+                return Woke::TimedOut;
+            }
+            let mut events = q.events.lock().unwrap();
+            while *events == seen {
+                #[cfg(loom)]
+                {
+                    events = q.cv.wait(events).unwrap();
+                }
+                #[cfg(not(loom))]
+                match until_ns {
+                    None => events = q.cv.wait(events).unwrap(),
+                    Some(t) => {
+                        let left = t.saturating_sub(self.lock.now_ns());
+                        let (g, r) =
+                            q.cv.wait_timeout(events, std::time::Duration::from_nanos(left))
+                                .unwrap();
+                        events = g;
+                        if r.timed_out() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn wake_all(&self, s: State) {
+        self.lock.queues[s.index()].wake_all();
+    }
+
+    fn fault(&self, f: Fault) {
+        self.lock.faults.lock().unwrap().push(f);
+    }
+
+    /// Outside loom the record lock is held across `change`, so the record is in
+    /// the word's modification order. Under loom it must not be (loom may switch
+    /// threads inside `change`, and a `std` lock held across that would block the
+    /// one OS thread loom runs its threads on), and need not be: loom switches
+    /// threads only inside its own operations, so nothing runs between `change`
+    /// and the record.
+    fn record(&self, op: Op, change: impl FnOnce() -> Option<(u64, u64)>) {
+        let Some(t) = &self.lock.trace else {
+            let _ = change();
+            return;
+        };
+        #[cfg(not(loom))]
+        let mut held = t.lock().unwrap();
+        if let Some((old, new)) = change() {
+            #[cfg(loom)]
+            let mut held = t.lock().unwrap();
+            held.push(Event { op, old, new });
+        }
+    }
 }
 
 /// A hold of one state; released on drop. Not `Send`, like the kernel's guard.
@@ -183,23 +241,24 @@ pub struct Guard<'a> {
     _not_send: PhantomData<*const ()>,
 }
 
-impl<'a> Guard<'a> {
+impl Guard<'_> {
     /// The state held.
     pub fn state(&self) -> State {
         self.state
     }
 
-    /// Take the held state once more (the kernel's explicit nested acquire): never
-    /// waits, even if the gate of the other state is closed.
-    pub fn nested(&self) -> Guard<'a> {
-        self.lock.acquire_nested(self.state);
-        self.lock.guard(self.state)
+    /// Take the held state once more (the kernel's nested acquire): never waits,
+    /// even if the gate of the other state is closed. `None` (and a fault) at the
+    /// holder limit. The nested hold borrows this one, so it ends first.
+    pub fn nested(&self) -> Option<Guard<'_>> {
+        protocol::acquire_nested(&self.lock.call(None), self.state)
+            .then(|| self.lock.guard(self.state))
     }
 }
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
-        self.lock.release(self.state);
+        protocol::release(&self.lock.call(None), self.state);
     }
 }
 
@@ -216,33 +275,54 @@ fn ix(s: State) -> usize {
 impl ModelLock {
     /// An unlocked lock.
     pub fn new(mode: GateMode) -> Self {
-        Self::build(mode, DEFAULT_DEADLINE_TICKS, false)
+        Self::build(mode, 0, false)
     }
 
     /// An unlocked lock in [`GateMode::Deadline`] whose waiters close their gate
-    /// after `ticks` wake-ups.
-    pub fn with_deadline(ticks: u32) -> Self {
-        Self::build(GateMode::Deadline, ticks, false)
+    /// after `deadline_ns` of waiting (of the model clock under loom).
+    pub fn with_deadline(deadline_ns: u64) -> Self {
+        Self::build(GateMode::Deadline, deadline_ns, false)
+    }
+
+    /// An unlocked lock in `mode`, with the deadline used in deadline mode.
+    pub fn with_mode_deadline(mode: GateMode, deadline_ns: u64) -> Self {
+        Self::build(mode, deadline_ns, false)
     }
 
     /// An unlocked lock that records a trace (see [`ModelLock::take_trace`]).
-    pub fn new_traced(mode: GateMode, deadline_ticks: u32) -> Self {
-        Self::build(mode, deadline_ticks, true)
+    pub fn new_traced(mode: GateMode, deadline_ns: u64) -> Self {
+        Self::build(mode, deadline_ns, true)
     }
 
-    fn build(mode: GateMode, deadline_ticks: u32, traced: bool) -> Self {
+    fn build(mode: GateMode, deadline_ns: u64, traced: bool) -> Self {
         ModelLock {
             word: AtomicU64::new(state::UNLOCKED),
+            generation: [AtomicU64::new(0), AtomicU64::new(0)],
             mode,
-            deadline_ticks,
-            wait: Mutex::new(Queue {
-                queued: [0; 2],
-                generation: [0; 2],
-                next_ticket: 0,
-            }),
-            wake: [Condvar::new(), Condvar::new()],
+            deadline_ns,
+            waiters: Mutex::new(Waiters::new()),
+            queues: [WaitQueue::new(), WaitQueue::new()],
+            #[cfg(loom)]
+            clock: AtomicU64::new(0),
+            #[cfg(not(loom))]
+            epoch: std::time::Instant::now(),
+            faults: std::sync::Mutex::new(Vec::new()),
             trace: traced.then(|| std::sync::Mutex::new(Vec::new())),
         }
+    }
+
+    fn call<'a>(&'a self, cancel: Option<&'a Cancel>) -> Call<'a> {
+        Call { lock: self, cancel }
+    }
+
+    #[cfg(loom)]
+    fn now_ns(&self) -> u64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+
+    #[cfg(not(loom))]
+    fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
     }
 
     /// The gate mode.
@@ -253,6 +333,11 @@ impl ModelLock {
     /// The current word (for tests).
     pub fn word(&self) -> u64 {
         self.word.load(Ordering::SeqCst)
+    }
+
+    /// The faults refused so far (which the kernel warns about).
+    pub fn faults(&self) -> Vec<Fault> {
+        self.faults.lock().unwrap().clone()
     }
 
     /// The trace recorded so far (empty unless built with
@@ -274,264 +359,79 @@ impl ModelLock {
 
     /// Acquire `s`, sleeping (not killable) as long as needed.
     pub fn lock(&self, s: State) -> Guard<'_> {
-        if !self.fast_acquire(s) {
-            self.slow_acquire(s, None)
-                .expect("a wait without a kill request cannot be killed");
+        let call = self.call(None);
+        if !protocol::try_acquire(&call, s) {
+            // An uninterruptible wait is never killed.
+            let _ = protocol::slow_acquire(&call, s, Sleep::Uninterruptible);
         }
         self.guard(s)
     }
 
     /// Acquire `s` if that needs no waiting.
     pub fn try_lock(&self, s: State) -> Option<Guard<'_>> {
-        self.fast_acquire(s).then(|| self.guard(s))
+        protocol::try_acquire(&self.call(None), s).then(|| self.guard(s))
     }
 
     /// Acquire `s`, unless `cancel` is killed (see [`ModelLock::kill`]) before the
     /// lock is granted.
     pub fn lock_killable(&self, s: State, cancel: &Cancel) -> Result<Guard<'_>, Killed> {
-        if !self.fast_acquire(s) {
-            self.slow_acquire(s, Some(cancel))?;
+        let call = self.call(Some(cancel));
+        if !protocol::try_acquire(&call, s) {
+            protocol::slow_acquire(&call, s, Sleep::Killable)?;
         }
         Ok(self.guard(s))
     }
 
     /// Deliver a kill to `cancel` and wake the lock's sleepers so that the killed
-    /// one notices.
+    /// one notices (as a signal wakes a killable sleeper).
     pub fn kill(&self, cancel: &Cancel) {
         cancel.0.store(true, Ordering::SeqCst);
-        let _q = self.wait.lock().unwrap();
-        self.wake[0].notify_all();
-        self.wake[1].notify_all();
+        self.queues.iter().for_each(WaitQueue::wake_all);
     }
 
-    /// A timer interrupt: wake every sleeper (which, not being granted, goes back to
-    /// sleep: a spurious wake-up, and a tick towards its deadline).
-    pub fn tick(&self) {
-        let _q = self.wait.lock().unwrap();
-        self.wake[0].notify_all();
-        self.wake[1].notify_all();
-    }
-
-    /// Run `f`, an operation on the word, and record the event it yields, if
-    /// tracing. Outside loom the record lock is held across `f`, so the record is in
-    /// the word's modification order. Under loom it must not be (loom may switch
-    /// threads inside `f`, and a `std` lock held across that would block the one OS
-    /// thread loom runs its threads on), and need not be: loom switches threads only
-    /// inside its own operations, so nothing runs between `f` and the record.
-    fn traced<R>(&self, f: impl FnOnce() -> R, event: impl FnOnce(&R) -> Option<Event>) -> R {
-        let Some(t) = &self.trace else {
-            return f();
-        };
+    /// A timer: advance the clock (under loom; outside it the clock is real) by
+    /// `ns`, and wake every sleeper, as a timeout would (a sleeper whose deadline has
+    /// not passed, not being granted, goes back to sleep: a spurious wake-up).
+    pub fn tick(&self, ns: u64) {
+        #[cfg(loom)]
+        self.clock.fetch_add(ns, Ordering::SeqCst);
         #[cfg(not(loom))]
-        let mut held = t.lock().unwrap();
-        let r = f();
-        if let Some(e) = event(&r) {
-            #[cfg(loom)]
-            let mut held = t.lock().unwrap();
-            held.push(e);
-        }
-        r
+        let _ = ns;
+        self.queues.iter().for_each(WaitQueue::wake_all);
     }
 
-    /// Check the invariants of the word after a change.
-    fn check(op: Op, old: u64, new: u64) {
+    /// Test set-up for the limits: `n` holds of `s` that no guard owns, as if taken
+    /// by tasks not modelled. Only on an unlocked lock.
+    pub fn add_phantom_holds(&self, s: State, n: u64) {
+        assert_eq!(self.word(), state::UNLOCKED);
+        self.word.store(n * state::one(s), Ordering::SeqCst);
+    }
+
+    /// Test set-up for the limits: those tasks release `n` holds of `s` at once,
+    /// while at least one modelled hold remains (so this is never the last release,
+    /// which only the protocol's release may do).
+    pub fn drop_phantom_holds(&self, s: State, n: u64) {
+        let old = self.word.fetch_sub(n * state::one(s), Ordering::SeqCst);
         assert!(
-            !state::is_inconsistent(new),
-            "inconsistent word after {op:?}: {old:#018x} -> {new:#018x}"
+            state::holders(old, s) > n,
+            "phantom release would be the last"
         );
     }
 
-    /// Compare-and-exchange the word, recording `op` on success.
-    fn cas(&self, weak: bool, cur: u64, new: u64, success: Ordering, op: Op) -> Result<(), u64> {
-        let r = self.traced(
-            || {
-                if weak {
-                    self.word
-                        .compare_exchange_weak(cur, new, success, Ordering::Relaxed)
-                } else {
-                    self.word
-                        .compare_exchange(cur, new, success, Ordering::Relaxed)
-                }
-            },
-            |r| r.is_ok().then_some(Event { op, old: cur, new }),
-        );
-        match r {
-            Ok(_) => {
-                Self::check(op, cur, new);
-                Ok(())
-            }
-            Err(actual) => Err(actual),
-        }
+    /// A release of `s` without a guard, as a buggy caller would make: runs the
+    /// protocol's release (for tests of its checks).
+    pub fn release_unowned(&self, s: State) {
+        protocol::release(&self.call(None), s);
     }
 
-    /// The fast path: true if `s` was acquired.
-    fn fast_acquire(&self, s: State) -> bool {
-        let mut w = self.word.load(Ordering::Relaxed);
-        loop {
-            let Some(new) = state::try_acquire(w, s) else {
-                return false;
-            };
-            match self.cas(true, w, new, Ordering::Acquire, Op::Acquire(s)) {
-                Ok(()) => return true,
-                Err(actual) => w = actual,
-            }
-        }
+    /// Forgets the faults recorded so far (after a test has checked them).
+    pub fn clear_faults(&self) {
+        self.faults.lock().unwrap().clear();
     }
 
-    fn acquire_nested(&self, s: State) {
-        let mut w = self.word.load(Ordering::Relaxed);
-        loop {
-            let new = state::acquire_nested(w, s)
-                .unwrap_or_else(|| panic!("nested {s:?} acquire on word {w:#018x}"));
-            match self.cas(true, w, new, Ordering::Relaxed, Op::Nested(s)) {
-                Ok(()) => return,
-                Err(actual) => w = actual,
-            }
-        }
-    }
-
-    fn release(&self, s: State) {
-        let op = Op::Release(s);
-        let old = self.traced(
-            || self.word.fetch_sub(state::one(s), Ordering::Release),
-            |&old| {
-                Some(Event {
-                    op,
-                    old,
-                    new: old.wrapping_sub(state::one(s)),
-                })
-            },
-        );
-        assert!(
-            state::holders(old, s) != 0,
-            "release of {s:?} not held: {old:#018x}"
-        );
-        Self::check(op, old, old - state::one(s));
-        if state::release_must_grant(old, s) {
-            let mut q = self.wait.lock().unwrap();
-            self.grant_locked(&mut q, s.other());
-        }
-    }
-
-    /// Under the wait-queue lock: grant `u` to all its queued waiters, if any and if
-    /// the other state is not held (else its last releaser will).
-    fn grant_locked(&self, q: &mut MutexGuard<'_, Queue>, u: State) {
-        let n = q.queued[ix(u)];
-        if n == 0 {
-            return;
-        }
-        let generation = q.generation[ix(u)] + 1;
-        let op = Op::Grant {
-            state: u,
-            n,
-            generation,
-        };
-        let mut w = self.word.load(Ordering::Relaxed);
-        loop {
-            let Some(new) = state::grant(w, u, n) else {
-                return;
-            };
-            // Acquire: the previous phase's releases happen-before the grant, which
-            // the wait-queue lock passes on to the woken waiters.
-            match self.cas(false, w, new, Ordering::Acquire, op) {
-                Ok(()) => break,
-                Err(actual) => w = actual,
-            }
-        }
-        q.queued[ix(u)] = 0;
-        q.generation[ix(u)] = generation;
-        self.wake[ix(u)].notify_all();
-    }
-
-    /// Under the wait-queue lock: apply `f` to the word until it sticks.
-    fn update_locked(&self, op: Op, f: impl Fn(u64) -> u64) {
-        let mut w = self.word.load(Ordering::Relaxed);
-        while let Err(actual) = self.cas(false, w, f(w), Ordering::Relaxed, op) {
-            w = actual;
-        }
-    }
-
-    /// The slow path. `Ok` once `s` is held.
-    fn slow_acquire(&self, s: State, cancel: Option<&Cancel>) -> Result<(), Killed> {
-        let mut q = self.wait.lock().unwrap();
-        let close = self.mode == GateMode::On;
-        let ticket = q.next_ticket;
-        let generation = q.generation[ix(s)];
-        let queue_op = Op::Queue {
-            state: s,
-            ticket,
-            generation,
-            gate: close,
-        };
-        let mut w = self.word.load(Ordering::Relaxed);
-        loop {
-            if let Some(new) = state::try_acquire(w, s) {
-                match self.cas(false, w, new, Ordering::Acquire, Op::Acquire(s)) {
-                    Ok(()) => return Ok(()),
-                    Err(actual) => w = actual,
-                }
-                continue;
-            }
-            let Some(new) = state::mark_waiting(w, s, close) else {
-                w = self.word.load(Ordering::Relaxed);
-                continue;
-            };
-            match self.cas(false, w, new, Ordering::Relaxed, queue_op) {
-                Ok(()) => break,
-                Err(actual) => w = actual,
-            }
-        }
-        q.next_ticket += 1;
-        q.queued[ix(s)] += 1;
-
-        let mut gate_closed = close || self.mode != GateMode::Deadline;
-        let mut wakeups = 0u32;
-        loop {
-            if q.generation[ix(s)] != generation {
-                // Granted: the granter added our hold to the word.
-                return Ok(());
-            }
-            if cancel.is_some_and(Cancel::is_killed) {
-                let killed = Op::Killed { state: s, ticket };
-                self.traced(
-                    || (),
-                    |_| {
-                        Some(Event {
-                            op: killed,
-                            old: 0,
-                            new: 0,
-                        })
-                    },
-                );
-                q.queued[ix(s)] -= 1;
-                if q.queued[ix(s)] == 0 {
-                    self.update_locked(Op::ClearWaiting(s), |w| state::clear_waiting(w, s));
-                    if q.queued[ix(s.other())] > 0 {
-                        self.grant_locked(&mut q, s.other());
-                    }
-                }
-                return Err(Killed);
-            }
-            if !gate_closed && wakeups >= self.deadline_ticks {
-                self.update_locked(Op::CloseGate { state: s, ticket }, |w| {
-                    state::close_gate(w, s)
-                });
-                gate_closed = true;
-            }
-            #[cfg(loom)]
-            {
-                q = self.wake[ix(s)].wait(q).unwrap();
-            }
-            #[cfg(not(loom))]
-            {
-                q = if gate_closed {
-                    self.wake[ix(s)].wait(q).unwrap()
-                } else {
-                    self.wake[ix(s)].wait_timeout(q, TICK).unwrap().0
-                };
-            }
-            wakeups = wakeups.saturating_add(1);
-        }
+    /// Queued waiters of `s` (for tests).
+    pub fn queued(&self, s: State) -> u64 {
+        self.waiters.lock().unwrap().queued(s)
     }
 }
 
@@ -760,6 +660,7 @@ pub fn check_trace(trace: &[Event], mode: GateMode) -> Result<TraceStats, TraceE
                 }
                 Some(state::clear_waiting(e.old, s))
             }
+            Op::Undo(s) => return err(i, format!("release of {s:?}, not held")),
             Op::Killed { .. } => unreachable!(),
         };
         if expect != Some(e.new) {

@@ -1,5 +1,5 @@
-//! Loom checks of the `TwoStateLock` model (`src/lock_model.rs`), which applies
-//! `locking/state.rs` exactly as the kernel lock does.
+//! Loom checks of the `TwoStateLock` protocol (`locking/protocol.rs`, the code the
+//! kernel module runs), instantiated over loom by `src/lock_model.rs`.
 //!
 //! Run (a separate target dir, so the normal build is not redone):
 //!
@@ -8,17 +8,14 @@
 //!     --test lock_model_loom -- --nocapture --test-threads=1
 //! ```
 //!
-//! Each test prints the number of interleavings loom explored and the time taken
-//! (about 16 s for the whole file, on one core).
+//! Each test prints the number of interleavings loom explored, its preemption bound
+//! and the time taken.
 //!
 //! Models of two threads are explored exhaustively (`EXHAUSTIVE`). Larger ones are
 //! explored exhaustively up to a bound on preemptions (switches away from a thread
-//! that could have gone on): 2 (`PREEMPTIONS`), or 1 for the one four-thread
-//! model. Switches where a thread blocks (on the mutex or a condition variable) are
-//! not preemptions and are always explored. `LOOM_MAX_PREEMPTIONS=n` in the
-//! environment overrides the bound of every test; with 3, the whole file (but the
-//! four-thread model) takes about 90 s and passes, as does the four-thread model
-//! with 2 (about 30 s).
+//! that could have gone on), given per test. Switches where a thread blocks (on the
+//! mutex or a condition variable) are not preemptions and are always explored.
+//! `LOOM_MAX_PREEMPTIONS=n` in the environment overrides the bound of every test.
 //!
 //! What every model checks, on every interleaving:
 //! - mutual exclusion: each holder bumps an "inside" counter for its state and
@@ -28,14 +25,44 @@
 //!   other state's (an ordering too weak on a grant or release would show here);
 //! - no lost wake-up: every thread returns (loom fails a model in which all
 //!   threads are blocked);
-//! - the model's own assertion after every word change: `!is_inconsistent(word)`;
-//! - the lock is left unlocked and usable.
+//! - the bypass bound, on a trace of every word change in modification order
+//!   (`check_trace`): each step is the `state.rs` function of its kind, no word is
+//!   inconsistent, waiters are granted in phases, and once a waiter's gate is closed
+//!   no new arrival of the other state enters and at most one phase of it is granted
+//!   before the waiter is;
+//! - no fault (refused misuse) was reported, and the lock is left unlocked and
+//!   usable.
 //!
-//! The models on a traced lock (`bypass_*`, `killed_waiters_traced`,
-//! `killed_waiter_two_threads`) also record every word change in modification order
-//! and check it with `check_trace`: each step is the `lock_state` function, waiters
-//! are granted in phases, and once a waiter's gate is closed at most one phase of
-//! the other state and no new arrival enters before it is granted.
+//! Interleavings explored (one run on a loaded 2-core machine; the whole file
+//! takes about 4 minutes):
+//!
+//! ```text
+//! model                                    threads bound   interleavings
+//! mutual_exclusion_add_block_add                 3     3           2,931
+//! mutual_exclusion_two_rounds                    2     -         208,038
+//! mutual_exclusion_gate_off                      3     3          11,764
+//! mutual_exclusion_gate_off_two_rounds           2     -         208,038
+//! mutual_exclusion_deadline                      3     3         113,241
+//! no_lost_wakeup_block_waits_for_two_adds        3     3          13,707
+//! no_lost_wakeup_phases_both_ways                4     2           4,246
+//! no_lost_wakeup_with_try_lock_and_ticks         3     3           5,926
+//! bypass_bounded_gate_on                         3     3           4,800
+//! bypass_bounded_deadline                        3     3          41,083
+//! bypass_detected_gate_off                       3     3           4,945
+//! killed_waiter_leaves_lock_usable               3     3          13,899
+//! killed_waiter_after_release                    3     3           6,260
+//! killed_waiters_traced                          3     3          12,144
+//! killed_waiter_two_threads (On)                 2     -          46,597
+//! killed_waiter_two_threads (Deadline)           2     -         396,657
+//! killed_waiter_two_threads (Off)                2     -          46,597
+//! nested_acquire_with_waiter_queued              3     3          14,937
+//! nested_acquire_two_threads                     2     -           1,458
+//! full_state_parks_arrivals                      3     3           2,161
+//! ```
+//!
+//! `full_state_parks_arrivals` starts from a word with phantom holds (see
+//! `ModelLock::add_phantom_holds`), so its trace cannot be replayed from
+//! `UNLOCKED`: it checks exclusion, wake-ups and the faults, not the bypass bound.
 #![cfg(loom)]
 
 use loom::cell::UnsafeCell;
@@ -45,14 +72,14 @@ use loom::thread;
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
-use tsfs::lock_model::{check_trace, Cancel, GateMode, Killed, ModelLock, State, TraceStats};
+use tsfs::lock_model::{check_trace, Cancel, Fault, GateMode, ModelLock, State, TraceStats};
 use tsfs::lock_state;
 
 const ADD: State = State::Add;
 const BLOCK: State = State::Block;
 
-/// The default preemption bound (for models of three threads or more).
-const PREEMPTIONS: Option<usize> = Some(2);
+/// The default preemption bound (for models of three threads).
+const PREEMPTIONS: Option<usize> = Some(3);
 
 /// No preemption bound: every interleaving (models of two threads).
 const EXHAUSTIVE: Option<usize> = None;
@@ -80,9 +107,10 @@ fn explore<F: Fn() + Sync + Send + 'static>(name: &str, preemptions: Option<usiz
     );
 }
 
-/// The lock and what the critical sections check.
+/// The lock (traced) and what the critical sections check.
 struct Shared {
     lock: ModelLock,
+    mode: GateMode,
     inside: [AtomicUsize; 2],
     /// Per thread and state: written by that thread while it holds that state.
     cells: Vec<[UnsafeCell<u64>; 2]>,
@@ -93,9 +121,16 @@ struct Shared {
 unsafe impl Sync for Shared {}
 
 impl Shared {
-    fn new(lock: ModelLock, threads: usize) -> Arc<Shared> {
+    fn new(mode: GateMode, threads: usize) -> Arc<Shared> {
+        Self::with_deadline(mode, 1, threads)
+    }
+
+    /// In deadline mode, waiters close their gate after `deadline_ns` of the model
+    /// clock, which only `ModelLock::tick` advances.
+    fn with_deadline(mode: GateMode, deadline_ns: u64, threads: usize) -> Arc<Shared> {
         Arc::new(Shared {
-            lock,
+            lock: ModelLock::new_traced(mode, deadline_ns),
+            mode,
             inside: [AtomicUsize::new(0), AtomicUsize::new(0)],
             cells: (0..threads)
                 .map(|_| [UnsafeCell::new(0), UnsafeCell::new(0)])
@@ -137,14 +172,21 @@ impl Shared {
         self.critical(me, s);
     }
 
-    /// After every thread has returned: the lock is free and works.
-    fn check_usable(&self) {
+    /// After every thread has returned: the lock is free and works, no fault was
+    /// reported, and the trace keeps every rule and the bypass bound.
+    fn finish(&self) -> TraceStats {
         assert_eq!(self.lock.word(), lock_state::UNLOCKED, "lock left held");
         for s in [ADD, BLOCK] {
             let g = self.lock.try_lock(s).expect("free lock refused try_lock");
-            drop(g.nested());
+            drop(g.nested().expect("nested acquire refused"));
         }
         assert_eq!(self.lock.word(), lock_state::UNLOCKED);
+        assert_eq!(self.lock.faults(), []);
+        let trace = self.lock.take_trace();
+        match check_trace(&trace, self.mode) {
+            Ok(stats) => stats,
+            Err(e) => panic!("{e}\ntrace: {trace:#x?}"),
+        }
     }
 }
 
@@ -153,8 +195,8 @@ fn spawn(f: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
 }
 
 /// Threads each taking their states in turn, with a critical section each time.
-fn run_mix(lock: impl Fn() -> ModelLock, plan: &'static [&'static [State]]) {
-    let sh = Shared::new(lock(), plan.len());
+fn run_mix(mode: GateMode, plan: &'static [&'static [State]]) -> TraceStats {
+    let sh = Shared::new(mode, plan.len());
     let handles: Vec<_> = plan
         .iter()
         .enumerate()
@@ -174,7 +216,7 @@ fn run_mix(lock: impl Fn() -> ModelLock, plan: &'static [&'static [State]]) {
     for h in handles {
         h.join().unwrap();
     }
-    sh.check_usable();
+    sh.finish()
 }
 
 // (a) Mutual exclusion, gate on.
@@ -182,17 +224,14 @@ fn run_mix(lock: impl Fn() -> ModelLock, plan: &'static [&'static [State]]) {
 #[test]
 fn mutual_exclusion_add_block_add() {
     explore("mutual_exclusion_add_block_add", PREEMPTIONS, || {
-        run_mix(|| ModelLock::new(GateMode::On), &[&[ADD], &[BLOCK], &[ADD]]);
+        run_mix(GateMode::On, &[&[ADD], &[BLOCK], &[ADD]]);
     });
 }
 
 #[test]
 fn mutual_exclusion_two_rounds() {
     explore("mutual_exclusion_two_rounds", EXHAUSTIVE, || {
-        run_mix(
-            || ModelLock::new(GateMode::On),
-            &[&[ADD, BLOCK], &[BLOCK, ADD]],
-        );
+        run_mix(GateMode::On, &[&[ADD, BLOCK], &[BLOCK, ADD]]);
     });
 }
 
@@ -205,22 +244,16 @@ fn no_lost_wakeup_block_waits_for_two_adds() {
         "no_lost_wakeup_block_waits_for_two_adds",
         PREEMPTIONS,
         || {
-            run_mix(
-                || ModelLock::new(GateMode::On),
-                &[&[ADD, ADD], &[BLOCK], &[ADD]],
-            );
+            run_mix(GateMode::On, &[&[ADD, ADD], &[BLOCK], &[ADD]]);
         },
     );
 }
 
 #[test]
 fn no_lost_wakeup_phases_both_ways() {
-    // Four threads: preemption bound 1 (bound 2 takes ~30 s: 414,490 interleavings).
-    explore("no_lost_wakeup_phases_both_ways", Some(1), || {
-        run_mix(
-            || ModelLock::new(GateMode::On),
-            &[&[BLOCK], &[ADD], &[BLOCK], &[ADD]],
-        );
+    // Four threads: preemption bound 2.
+    explore("no_lost_wakeup_phases_both_ways", Some(2), || {
+        run_mix(GateMode::On, &[&[BLOCK], &[ADD], &[BLOCK], &[ADD]]);
     });
 }
 
@@ -231,7 +264,7 @@ fn no_lost_wakeup_with_try_lock_and_ticks() {
         "no_lost_wakeup_with_try_lock_and_ticks",
         PREEMPTIONS,
         || {
-            let sh = Shared::new(ModelLock::new(GateMode::On), 3);
+            let sh = Shared::new(GateMode::On, 3);
             let sh1 = sh.clone();
             let t1 = spawn(move || sh1.hold(1, BLOCK));
             let sh2 = sh.clone();
@@ -239,12 +272,12 @@ fn no_lost_wakeup_with_try_lock_and_ticks() {
                 if let Some(_g) = sh2.lock.try_lock(ADD) {
                     sh2.critical(2, ADD);
                 }
-                sh2.lock.tick();
+                sh2.lock.tick(1);
             });
             sh.hold(0, ADD);
             t1.join().unwrap();
             t2.join().unwrap();
-            sh.check_usable();
+            sh.finish();
         },
     );
 }
@@ -254,7 +287,7 @@ fn no_lost_wakeup_with_try_lock_and_ticks() {
 /// Thread 0 takes add once (and ticks while holding it if `tick`), thread 1 block
 /// once, thread 2 add twice; the trace must keep the bypass bound.
 fn bypass_model(mode: GateMode, tick: bool) -> TraceStats {
-    let sh = Shared::new(ModelLock::new_traced(mode, 1), 3);
+    let sh = Shared::new(mode, 3);
     let sh1 = sh.clone();
     let waiter = spawn(move || sh1.hold(1, BLOCK));
     let sh2 = sh.clone();
@@ -266,17 +299,12 @@ fn bypass_model(mode: GateMode, tick: bool) -> TraceStats {
         let _g = sh.lock.lock(ADD);
         sh.critical(0, ADD);
         if tick {
-            sh.lock.tick();
+            sh.lock.tick(1);
         }
     }
     waiter.join().unwrap();
     adder.join().unwrap();
-    sh.check_usable();
-    let trace = sh.lock.take_trace();
-    match check_trace(&trace, mode) {
-        Ok(stats) => stats,
-        Err(e) => panic!("{e}\ntrace: {trace:#x?}"),
-    }
+    sh.finish()
 }
 
 #[test]
@@ -329,12 +357,13 @@ fn killed_waiter_leaves_lock_usable() {
     // after: either the waiter was granted (Ok) or it leaves and the add waiter it
     // held back is granted.
     explore("killed_waiter_leaves_lock_usable", PREEMPTIONS, || {
-        let sh = Shared::new(ModelLock::new(GateMode::On), 3);
+        let sh = Shared::new(GateMode::On, 3);
         let cancel = Arc::new(Cancel::new());
         let (sh1, c1) = (sh.clone(), cancel.clone());
-        let killable = spawn(move || match sh1.lock.lock_killable(BLOCK, &c1) {
-            Ok(_g) => sh1.critical(1, BLOCK),
-            Err(Killed) => assert!(c1.is_killed()),
+        let killable = spawn(move || {
+            if let Ok(_g) = sh1.lock.lock_killable(BLOCK, &c1) {
+                sh1.critical(1, BLOCK);
+            }
         });
         let sh2 = sh.clone();
         let adder = spawn(move || sh2.hold(2, ADD));
@@ -345,7 +374,7 @@ fn killed_waiter_leaves_lock_usable() {
         }
         killable.join().unwrap();
         adder.join().unwrap();
-        sh.check_usable();
+        sh.finish();
     });
 }
 
@@ -353,7 +382,7 @@ fn killed_waiter_leaves_lock_usable() {
 fn killed_waiter_after_release() {
     // The kill races with the release that grants the killable waiter.
     explore("killed_waiter_after_release", PREEMPTIONS, || {
-        let sh = Shared::new(ModelLock::new(GateMode::On), 3);
+        let sh = Shared::new(GateMode::On, 3);
         let cancel = Arc::new(Cancel::new());
         let (sh1, c1) = (sh.clone(), cancel.clone());
         let killable = spawn(move || {
@@ -367,7 +396,7 @@ fn killed_waiter_after_release() {
         sh.lock.kill(&cancel);
         killable.join().unwrap();
         blocker.join().unwrap();
-        sh.check_usable();
+        sh.finish();
     });
 }
 
@@ -376,7 +405,7 @@ fn killed_waiters_traced() {
     // Two killable waiters of one state, one killed: the other stays queued (the
     // trace checks the phase accounting), and everything finishes.
     explore("killed_waiters_traced", PREEMPTIONS, || {
-        let sh = Shared::new(ModelLock::new_traced(GateMode::On, 1), 3);
+        let sh = Shared::new(GateMode::On, 3);
         let cancel = Arc::new(Cancel::new());
         let (sh1, c1) = (sh.clone(), cancel.clone());
         let killed = spawn(move || {
@@ -397,11 +426,7 @@ fn killed_waiters_traced() {
         }
         killed.join().unwrap();
         other.join().unwrap();
-        sh.check_usable();
-        let trace = sh.lock.take_trace();
-        if let Err(e) = check_trace(&trace, GateMode::On) {
-            panic!("{e}\ntrace: {trace:#x?}");
-        }
+        sh.finish();
     });
 }
 
@@ -414,7 +439,7 @@ fn killed_waiter_two_threads() {
             &format!("killed_waiter_two_threads {mode:?}"),
             EXHAUSTIVE,
             move || {
-                let sh = Shared::new(ModelLock::new_traced(mode, 1), 2);
+                let sh = Shared::new(mode, 2);
                 let cancel = Arc::new(Cancel::new());
                 let (sh1, c1) = (sh.clone(), cancel.clone());
                 let killable = spawn(move || {
@@ -425,15 +450,11 @@ fn killed_waiter_two_threads() {
                 {
                     let _g = sh.lock.lock(ADD);
                     sh.critical(0, ADD);
-                    sh.lock.tick();
+                    sh.lock.tick(1);
                 }
                 sh.lock.kill(&cancel);
                 killable.join().unwrap();
-                sh.check_usable();
-                let trace = sh.lock.take_trace();
-                if let Err(e) = check_trace(&trace, mode) {
-                    panic!("{e}\ntrace: {trace:#x?}");
-                }
+                sh.finish();
             },
         );
     }
@@ -444,7 +465,7 @@ fn killed_waiter_two_threads() {
 #[test]
 fn nested_acquire_with_waiter_queued() {
     explore("nested_acquire_with_waiter_queued", PREEMPTIONS, || {
-        let sh = Shared::new(ModelLock::new(GateMode::On), 3);
+        let sh = Shared::new(GateMode::On, 3);
         let sh1 = sh.clone();
         let blocker = spawn(move || sh1.hold(1, BLOCK));
         let sh2 = sh.clone();
@@ -454,15 +475,15 @@ fn nested_acquire_with_waiter_queued() {
             sh.critical(0, ADD);
             // The block waiter may have closed the gate by now: a plain lock(ADD)
             // here could wait for ourselves, the nested acquire must not.
-            let g2 = g.nested();
-            sh.critical(0, ADD);
-            drop(g);
+            let g2 = g.nested().expect("nested acquire refused");
             sh.critical(0, ADD);
             drop(g2);
+            sh.critical(0, ADD);
+            drop(g);
         }
         blocker.join().unwrap();
         adder.join().unwrap();
-        sh.check_usable();
+        sh.finish();
     });
 }
 
@@ -471,19 +492,19 @@ fn nested_acquire_two_threads() {
     // Every interleaving: the block waiter queues (closing the gate) before or after
     // the nested acquire, and is granted by the last release.
     explore("nested_acquire_two_threads", EXHAUSTIVE, || {
-        let sh = Shared::new(ModelLock::new(GateMode::On), 2);
+        let sh = Shared::new(GateMode::On, 2);
         let sh1 = sh.clone();
         let blocker = spawn(move || sh1.hold(1, BLOCK));
         {
             let g = sh.lock.lock(ADD);
             sh.critical(0, ADD);
-            let g2 = g.nested();
-            drop(g);
+            let g2 = g.nested().expect("nested acquire refused");
             sh.critical(0, ADD);
             drop(g2);
+            drop(g);
         }
         blocker.join().unwrap();
-        sh.check_usable();
+        sh.finish();
     });
 }
 
@@ -493,31 +514,70 @@ fn nested_acquire_two_threads() {
 #[test]
 fn mutual_exclusion_gate_off() {
     explore("mutual_exclusion_gate_off", PREEMPTIONS, || {
-        run_mix(
-            || ModelLock::new(GateMode::Off),
-            &[&[ADD, ADD], &[BLOCK], &[ADD]],
-        );
+        run_mix(GateMode::Off, &[&[ADD, ADD], &[BLOCK], &[ADD]]);
     });
 }
 
 #[test]
 fn mutual_exclusion_gate_off_two_rounds() {
     explore("mutual_exclusion_gate_off_two_rounds", EXHAUSTIVE, || {
-        run_mix(
-            || ModelLock::new(GateMode::Off),
-            &[&[ADD, BLOCK], &[BLOCK, ADD]],
-        );
+        run_mix(GateMode::Off, &[&[ADD, BLOCK], &[BLOCK, ADD]]);
     });
 }
 
 #[test]
 fn mutual_exclusion_deadline() {
-    // Deadline after 0 ticks: a waiter closes its gate at its first check, after
-    // queueing (not at once, as GateMode::On does).
+    // Deadline one tick: thread 0 ticks the clock while holding add, so the block
+    // waiter's deadline passes (if it has queued by then) and its timeout path
+    // closes the gate.
     explore("mutual_exclusion_deadline", PREEMPTIONS, || {
-        run_mix(
-            || ModelLock::with_deadline(0),
-            &[&[ADD, ADD], &[BLOCK], &[ADD]],
-        );
+        let sh = Shared::new(GateMode::Deadline, 3);
+        let sh1 = sh.clone();
+        let blocker = spawn(move || sh1.hold(1, BLOCK));
+        let sh2 = sh.clone();
+        let adder = spawn(move || sh2.hold(2, ADD));
+        {
+            let _g = sh.lock.lock(ADD);
+            sh.critical(0, ADD);
+            sh.lock.tick(1);
+        }
+        sh.hold(0, ADD);
+        blocker.join().unwrap();
+        adder.join().unwrap();
+        sh.finish();
+    });
+}
+
+// (g) The limits: a full state parks arrivals, and its last release grants them.
+
+#[test]
+fn full_state_parks_arrivals() {
+    // Thread 0 holds add with the count at MAX_HOLDERS (the rest phantom holds of
+    // tasks not modelled); thread 1's add arrival finds it full (and parks) or, if
+    // it comes after the phantom holds leave, enters. Thread 0's release is then
+    // the last, and must grant the parked arrival. Thread 2 wants block.
+    explore("full_state_parks_arrivals", PREEMPTIONS, || {
+        let sh = Shared::new(GateMode::On, 3);
+        sh.lock.add_phantom_holds(ADD, lock_state::MAX_HOLDERS - 1);
+        let g = sh.lock.lock(ADD);
+        assert!(g.nested().is_none(), "nested acquire past MAX_HOLDERS");
+        assert!(sh.lock.try_lock(ADD).is_none(), "try_lock past MAX_HOLDERS");
+        let sh1 = sh.clone();
+        let arrival = spawn(move || sh1.hold(1, ADD));
+        let sh2 = sh.clone();
+        let blocker = spawn(move || sh2.hold(2, BLOCK));
+        sh.critical(0, ADD);
+        sh.lock.drop_phantom_holds(ADD, lock_state::MAX_HOLDERS - 1);
+        drop(g);
+        arrival.join().unwrap();
+        blocker.join().unwrap();
+        // The one fault: the refused nested acquire.
+        let faults = sh.lock.faults();
+        assert_eq!(faults, [Fault::NestedOverflow]);
+        sh.lock.clear_faults();
+        // The trace starts from the phantom word, so it is not replayed (see the
+        // header); `finish` checks its own steps from here.
+        sh.lock.take_trace();
+        sh.finish();
     });
 }

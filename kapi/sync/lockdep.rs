@@ -17,11 +17,29 @@ extern "C" {
         name: *const kernel::ffi::c_char,
         key: *mut bindings::lock_class_key,
     );
-    fn tsfs_lock_acquire_shared(map: *mut bindings::lockdep_map, trylock: kernel::ffi::c_int);
-    fn tsfs_lock_acquire_shared_recursive(map: *mut bindings::lockdep_map);
-    fn tsfs_lock_release(map: *mut bindings::lockdep_map);
-    fn tsfs_lock_contended(map: *mut bindings::lockdep_map);
-    fn tsfs_lock_acquired(map: *mut bindings::lockdep_map);
+    fn tsfs_caller_ip() -> usize;
+    fn tsfs_lock_acquire(
+        map: *mut bindings::lockdep_map,
+        subclass: kernel::ffi::c_uint,
+        trylock: kernel::ffi::c_int,
+        read: kernel::ffi::c_int,
+        ip: usize,
+    );
+    fn tsfs_lock_release(map: *mut bindings::lockdep_map, ip: usize);
+    fn tsfs_lock_contended(map: *mut bindings::lockdep_map, ip: usize);
+    fn tsfs_lock_acquired(map: *mut bindings::lockdep_map, ip: usize);
+}
+
+/// The code address that lockdep and lock_stat name for an acquisition or release
+/// ("at:"): the return address of this call, so call it from a function inlined
+/// into the lock's caller (`#[inline(always)]` all the way). 0 without lockdep.
+#[inline(always)]
+pub(crate) fn caller_ip() -> usize {
+    if !cfg!(CONFIG_LOCKDEP) {
+        return 0;
+    }
+    // SAFETY: reads the return address; no preconditions.
+    unsafe { tsfs_caller_ip() }
 }
 
 /// A static lockdep class key: one per lock construction site.
@@ -49,7 +67,8 @@ impl ClassKey {
 #[macro_export]
 macro_rules! tsfs_static_class_key {
     () => {{
-        static KEY: $crate::kapi::lockdep::ClassKey = $crate::kapi::lockdep::ClassKey::new_static();
+        static KEY: $crate::kapi::sync::lockdep::ClassKey =
+            $crate::kapi::sync::lockdep::ClassKey::new_static();
         &KEY
     }};
 }
@@ -94,49 +113,53 @@ impl Map {
         // INVARIANT: `map` is initialised by `tsfs_lockdep_init_map` above.
     }
 
-    /// Reports an acquisition; for blocking kinds, call it before blocking so that
-    /// lockdep can report a deadlock instead of hanging in it.
-    #[inline]
-    pub(crate) fn acquire(&self, kind: Acquire) {
+    /// Reports an acquisition of lockdep subclass `subclass` (below
+    /// `MAX_LOCKDEP_SUBCLASSES`, 8) at `ip` (see [`caller_ip`]); for blocking kinds,
+    /// call it before blocking so that lockdep can report a deadlock instead of
+    /// hanging in it.
+    #[inline(always)]
+    pub(crate) fn acquire(&self, kind: Acquire, subclass: u32, ip: usize) {
         if !cfg!(CONFIG_LOCKDEP) {
             return;
         }
-        let map = self.map.get();
-        // SAFETY: `map` is initialised (type invariant) and lives as long as `self`.
-        unsafe {
-            match kind {
-                Acquire::Shared => tsfs_lock_acquire_shared(map, 0),
-                Acquire::TryShared => tsfs_lock_acquire_shared(map, 1),
-                Acquire::SharedRecursive => tsfs_lock_acquire_shared_recursive(map),
-            }
-        }
+        let (trylock, read) = match kind {
+            Acquire::Shared => (0, 1),
+            Acquire::TryShared => (1, 1),
+            Acquire::SharedRecursive => (0, 2),
+        };
+        // SAFETY: `map` is initialised (type invariant) and lives as long as `self`;
+        // lockdep refuses (with a warning) a subclass out of range.
+        unsafe { tsfs_lock_acquire(self.map.get(), subclass, trylock, read, ip) }
     }
 
-    /// Reports a release.
-    #[inline]
-    pub(crate) fn release(&self) {
+    /// Reports a release at `ip`.
+    #[inline(always)]
+    pub(crate) fn release(&self, ip: usize) {
         if !cfg!(CONFIG_LOCKDEP) {
             return;
         }
         // SAFETY: `map` is initialised (type invariant) and lives as long as `self`.
-        unsafe { tsfs_lock_release(self.map.get()) }
+        unsafe { tsfs_lock_release(self.map.get(), ip) }
     }
 
-    /// Reports that an acquisition has to wait (for lock_stat).
-    pub(crate) fn contended(&self) {
+    /// Reports that an acquisition at `ip` has to wait (for lock_stat).
+    #[inline(always)]
+    pub(crate) fn contended(&self, ip: usize) {
         if !cfg!(CONFIG_LOCK_STAT) {
             return;
         }
         // SAFETY: `map` is initialised (type invariant) and lives as long as `self`.
-        unsafe { tsfs_lock_contended(self.map.get()) }
+        unsafe { tsfs_lock_contended(self.map.get(), ip) }
     }
 
-    /// Reports that a waiting acquisition got the lock (for lock_stat).
-    pub(crate) fn acquired(&self) {
+    /// Reports that an acquisition at `ip` got the lock, waiting or not (for
+    /// lock_stat, as `LOCK_CONTENDED` does).
+    #[inline(always)]
+    pub(crate) fn acquired(&self, ip: usize) {
         if !cfg!(CONFIG_LOCK_STAT) {
             return;
         }
         // SAFETY: `map` is initialised (type invariant) and lives as long as `self`.
-        unsafe { tsfs_lock_acquired(self.map.get()) }
+        unsafe { tsfs_lock_acquired(self.map.get(), ip) }
     }
 }
