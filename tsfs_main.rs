@@ -33,7 +33,7 @@ module! {
 
 struct Tsfs {
     // Fields drop in order: unregister the filesystem before removing debugfs.
-    _fs_type: kapi::fs_type::Registration,
+    _fs_type: kapi::fs::Registration,
     _debugfs: kapi::debugfs::Dir,
 }
 
@@ -45,7 +45,7 @@ impl kernel::Module for Tsfs {
         debugfs.create_file(c_str!("lock_stats"), 0o400, &LockStatsFile);
         debugfs.create_file(c_str!("dio_overlap_detect"), 0o600, &OverlapDetectKnob);
         debugfs.create_file(c_str!("inode_lock_gate"), 0o600, &InodeGateKnob);
-        let fs_type = kapi::fs_type::Registration::new(fs::NAME, module)?;
+        let fs_type = kapi::fs::Registration::new::<fs::Tsfs>(module)?;
         pr_info!("loaded (on-disk format magic {:#x})\n", format::TSFS_MAGIC);
         Ok(Tsfs {
             _fs_type: fs_type,

@@ -7,8 +7,9 @@
 //! write-back and unmount put on disk. The free counts are kept here too: they go
 //! into the super block, which is exact only when the file system is clean.
 
+use super::SuperBlock;
 use crate::format::{find_clear_bit, set_bit, test_bit, Geometry, BLOCK_BYTES, ROOT_INO};
-use crate::kapi::{buffer::Buffer, errno::euclean, time::cond_resched, vfs::SuperBlock};
+use crate::kapi::{buffer::Buffer, errno::euclean, time::cond_resched};
 use kernel::prelude::*;
 
 /// Most blocks handed out by one allocation.

@@ -20,14 +20,20 @@
 //! switched off for tests), that round goes buffered; and a round that makes no
 //! progress goes buffered too.
 
-use super::overlap::{self, Run};
+use super::{
+    overlap::{self, Run},
+    LockedInode, Tsfs, IOMAP,
+};
 use crate::format::BLOCK_SIZE;
 use crate::kapi::{
-    mm::MmapReadGuard, time::cond_resched, uio::MAX_PIN_PAGES, vfs::direct::DirectRequest,
+    fs::direct::DirectRequest,
+    mm::{MmapReadGuard, VmaInfo},
+    time::cond_resched,
+    uio::MAX_PIN_PAGES,
 };
 use crate::locking::{owners, State};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use kernel::prelude::*;
+use kernel::{error::code::ENOTBLK, page::PAGE_SIZE, prelude::*};
 
 /// Whether self-overlap detection is on (tests switch it off to prove the backstops
 /// work alone): `/sys/kernel/debug/tsfs/dio_overlap_detect`.
@@ -68,7 +74,6 @@ impl crate::kapi::debugfs::FileOps for DioStats {
 /// several rounds).
 const SEGMENTS: usize = 16;
 const SECTOR: usize = 512;
-const ENOTBLK: i32 = -(kernel::bindings::ENOTBLK as i32);
 
 /// Why a run goes buffered.
 #[derive(Clone, Copy)]
@@ -80,7 +85,11 @@ enum Fallback {
 
 /// Serves a direct read or write; returns the bytes done. The caller holds the
 /// inode lock and has done the VFS's write checks.
-pub(crate) fn run(req: &mut DirectRequest<'_>, stats: &DioStats) -> Result<usize> {
+pub(crate) fn run(
+    req: &mut DirectRequest<'_, Tsfs>,
+    locked: &LockedInode<'_>,
+    stats: &DioStats,
+) -> Result<usize> {
     let block = u64::from(BLOCK_SIZE);
     let count = req.iter().count() as u64;
     if count == 0 {
@@ -110,7 +119,7 @@ pub(crate) fn run(req: &mut DirectRequest<'_>, stats: &DioStats) -> Result<usize
                 return partial(done, EAGAIN);
             }
             Run::SelfMapped(n) => buffered(req, Fallback::SelfMapped, n as usize, stats),
-            Run::Direct(n) => direct_round(req, n as usize, stats),
+            Run::Direct(n) => direct_round(req, locked, n as usize, stats),
         };
         match n {
             Ok(0) => break,
@@ -131,11 +140,16 @@ fn partial(done: usize, e: Error) -> Result<usize> {
 }
 
 /// One round of true DIO over (at most) the next `len` bytes; bytes done.
-fn direct_round(req: &mut DirectRequest<'_>, len: usize, stats: &DioStats) -> Result<usize> {
+fn direct_round(
+    req: &mut DirectRequest<'_, Tsfs>,
+    locked: &LockedInode<'_>,
+    len: usize,
+    stats: &DioStats,
+) -> Result<usize> {
     if !req.iter().is_user() {
-        return locked(req, |req| req.direct_kernel_buffer());
+        return under_block(req, |req| req.direct_kernel_buffer(IOMAP));
     }
-    let max = len.min(MAX_PIN_PAGES * kernel::bindings::PAGE_SIZE);
+    let max = len.min(MAX_PIN_PAGES * PAGE_SIZE);
     // With RWF_NOWAIT, pin only what is already present: no fault-in.
     let nowait = req.nowait();
     let was = req.iter().set_nofault(nowait);
@@ -148,13 +162,13 @@ fn direct_round(req: &mut DirectRequest<'_>, len: usize, stats: &DioStats) -> Re
         Err(e) => return Err(e),
     };
     let inode = req.inode();
-    let result = locked(req, |req| req.direct(&mut pinned));
+    let result = under_block(req, |req| req.direct(&mut pinned, IOMAP));
     let pinned_len = pinned.len();
     match result {
         Ok(n) => {
             req.iter().revert(pinned_len - n.min(pinned_len));
             if req.is_write() && n > 0 && req.pos() > inode.size() {
-                inode.set_size(req.pos());
+                locked.set_size(req.pos());
                 inode.mark_dirty();
             }
             stats.direct_bytes.fetch_add(n as u64, Relaxed);
@@ -165,7 +179,7 @@ fn direct_round(req: &mut DirectRequest<'_>, len: usize, stats: &DioStats) -> Re
             }
             Ok(n)
         }
-        Err(e) if e.to_errno() == ENOTBLK && !nowait => {
+        Err(e) if e == ENOTBLK && !nowait => {
             req.iter().revert(pinned_len);
             drop(pinned);
             buffered(req, Fallback::Invalidate, pinned_len, stats)
@@ -179,9 +193,9 @@ fn direct_round(req: &mut DirectRequest<'_>, len: usize, stats: &DioStats) -> Re
 
 /// Runs `f` holding the page cache lock in *block* (with `RWF_NOWAIT`, only if
 /// that needs no waiting), recorded as held by this task.
-fn locked<R>(
-    req: &mut DirectRequest<'_>,
-    f: impl FnOnce(&mut DirectRequest<'_>) -> Result<R>,
+fn under_block<R>(
+    req: &mut DirectRequest<'_, Tsfs>,
+    f: impl FnOnce(&mut DirectRequest<'_, Tsfs>) -> Result<R>,
 ) -> Result<R> {
     let lock = &req.inode().data().pagecache;
     let _held = if req.nowait() {
@@ -195,7 +209,7 @@ fn locked<R>(
 
 /// The next run of the remaining buffer: self-mapped or not (always "not" while
 /// detection is off).
-fn next_run(req: &mut DirectRequest<'_>) -> Run {
+fn next_run(req: &mut DirectRequest<'_, Tsfs>) -> Run {
     let left = req.iter().count() as u64;
     if !DETECT_OVERLAP.load(Relaxed) {
         return Run::Direct(left);
@@ -208,11 +222,11 @@ fn next_run(req: &mut DirectRequest<'_>) -> Run {
     let io = overlap::Io {
         pos: req.pos(),
         len: left,
-        page: kernel::bindings::PAGE_SIZE as u64,
+        page: PAGE_SIZE as u64,
     };
-    let mapping = req.mapping();
+    let inode = req.inode();
     match overlap::first_run(&io, segs.get(..n).unwrap_or(&[]), |addr| {
-        mm.vma_at(addr, mapping)
+        mm.vma_at(addr, inode).map(vma)
     }) {
         // Not user memory (or nothing examined): all of it is direct.
         Run::Direct(0) => Run::Direct(left),
@@ -220,14 +234,33 @@ fn next_run(req: &mut DirectRequest<'_>) -> Run {
     }
 }
 
-/// Does `len` bytes as buffered IO, counted under `why`.
+fn vma(v: VmaInfo) -> overlap::Vma {
+    overlap::Vma {
+        start: v.start,
+        end: v.end,
+        same_file_offset: v.same_file_offset,
+    }
+}
+
+/// Does the next `len` bytes as buffered IO, counted under `why`; a write's pages
+/// are then written back and dropped from the page cache, as `O_DIRECT` promises.
 fn buffered(
-    req: &mut DirectRequest<'_>,
+    req: &mut DirectRequest<'_, Tsfs>,
     why: Fallback,
     len: usize,
     stats: &DioStats,
 ) -> Result<usize> {
-    let n = req.buffered(len)?;
+    let start = req.pos();
+    let total = req.iter().count();
+    let len = len.min(total);
+    req.iter().truncate(len);
+    let result = req.buffered(IOMAP);
+    let done = *result.as_ref().unwrap_or(&0);
+    req.iter().reexpand(total - done);
+    let n = result?;
+    if req.is_write() && n > 0 {
+        req.inode().write_back_and_drop(start, n as u64)?;
+    }
     let counter = match why {
         Fallback::SelfMapped => &stats.fallback_self_mapped,
         Fallback::Invalidate => &stats.fallback_invalidate,

@@ -7,7 +7,7 @@
 //! readdir hold it shared, so these functions need no lock of their own for the
 //! entries; the extent list is read under the inode's metadata lock.
 
-use super::SbInfo;
+use super::{super_block::info_of, Inode, LockedInode, SbInfo, SuperBlock};
 use crate::format::{
     decode_dirent, encode_dirent, validate_name, DirentHeader, DirentRef, Extent, Le32, Mapping,
     NameError, BLOCK_BYTES, BLOCK_SIZE, DIRENTS_PER_BLOCK, DIRENT_SIZE, FT_DIR, FT_LNK, FT_REG,
@@ -16,8 +16,8 @@ use crate::format::{
 use crate::kapi::{
     buffer::{self, Buffer},
     errno::{enametoolong, euclean},
+    fs::file::DirContext,
     time::cond_resched,
-    vfs::{dir_ops::DirContext, Inode, SuperBlock},
 };
 use kernel::prelude::*;
 
@@ -115,7 +115,7 @@ fn scan<T>(dir: &Inode, mut f: impl FnMut(u64, &[u8]) -> Result<Option<T>>) -> R
 /// The entry named `name` in `dir`, if any.
 pub(crate) fn find(dir: &Inode, name: &[u8]) -> Result<Option<Entry>> {
     let sb = dir.super_block();
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     scan(dir, |slot, bytes| {
         Ok(decode(sb, info, dir, bytes)?
             .filter(|e| e.name == name)
@@ -130,7 +130,7 @@ pub(crate) fn find(dir: &Inode, name: &[u8]) -> Result<Option<Entry>> {
 /// Whether `dir` has no entries.
 pub(crate) fn is_empty(dir: &Inode) -> Result<bool> {
     let sb = dir.super_block();
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     let used = scan(
         dir,
         |_, bytes| Ok(decode(sb, info, dir, bytes)?.map(|_| ())),
@@ -140,7 +140,7 @@ pub(crate) fn is_empty(dir: &Inode) -> Result<bool> {
 
 /// Adds entry `name` -> `ino` to `dir`, in the first free slot or in a new block.
 /// The caller has checked that the name is not there.
-pub(crate) fn add(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
+pub(crate) fn add(dir: &LockedInode<'_>, name: &[u8], ino: u32, file_type: u8) -> Result {
     validate_name(name).map_err(name_errno)?;
     let sb = dir.super_block();
     let free = scan(dir, |slot, bytes| {
@@ -155,8 +155,8 @@ pub(crate) fn add(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
 }
 
 /// Adds a block to `dir` holding entry `name` -> `ino` in its first slot.
-fn grow(sb: &SuperBlock, dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
-    let info = sb.info()?;
+fn grow(sb: &SuperBlock, dir: &LockedInode<'_>, name: &[u8], ino: u32, file_type: u8) -> Result {
+    let info = info_of(sb)?;
     let mut meta = dir.data().meta();
     let fb = meta.extents.end();
     if fb != blocks(dir) || fb >= MAX_FILE_BLOCKS {
@@ -195,7 +195,7 @@ fn modify_slot(dir: &Inode, slot: u64, f: impl FnOnce(&mut [u8]) -> Result) -> R
 }
 
 /// Frees slot `slot` of `dir`.
-pub(crate) fn remove(dir: &Inode, slot: u64) -> Result {
+pub(crate) fn remove(dir: &LockedInode<'_>, slot: u64) -> Result {
     modify_slot(dir, slot, |bytes| {
         bytes.fill(0);
         Ok(())
@@ -203,7 +203,7 @@ pub(crate) fn remove(dir: &Inode, slot: u64) -> Result {
 }
 
 /// Points the entry in slot `slot` of `dir` at `ino` (a rename over it).
-pub(crate) fn retarget(dir: &Inode, slot: u64, ino: u32, file_type: u8) -> Result {
+pub(crate) fn retarget(dir: &LockedInode<'_>, slot: u64, ino: u32, file_type: u8) -> Result {
     modify_slot(dir, slot, |bytes| {
         let mut header = DirentHeader::from_bytes(bytes).ok_or(EINVAL)?;
         header.ino = Le32::new(ino);
@@ -219,7 +219,7 @@ pub(crate) fn readdir(dir: &Inode, ctx: &mut DirContext<'_>) -> Result {
         return Ok(());
     }
     let sb = dir.super_block();
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     let mut slot = u64::try_from(ctx.pos().saturating_sub(2)).map_err(|_| EINVAL)?;
     let total = blocks(dir).saturating_mul(SLOTS_PER_BLOCK);
     // Entries are emitted from a copy: the buffer lock is not held while the

@@ -5,78 +5,84 @@
 //! Buffered reads are the VFS's `generic_file_read_iter` over tsfs's iomap read
 //! path. Direct IO (`O_DIRECT`) is fs/dio.rs, under the inode lock.
 
-use super::{dio, inode::InodeData};
+use super::{dio, inode::InodeData, super_block::info_of, Inode, LockedInode, Tsfs, IOMAP};
 use crate::format::BLOCK_SIZE;
-use crate::kapi::vfs::{
+use crate::kapi::fs::{
     direct::DirectRequest,
-    file_ops::{zero_block_tail, zero_range, FsyncRequest, SetAttr, WriteRequest},
-    Inode,
+    file::{File, IoRequest},
+    inode::{LockGuard, SetAttr},
 };
 use crate::locking::State;
 use kernel::prelude::*;
 
-/// `open`: nothing to check; `O_DIRECT` is served.
-pub(crate) fn open(_inode: &Inode) -> Result {
+/// `open`: `O_DIRECT` and `RWF_NOWAIT` are served.
+pub(crate) fn open(_inode: &Inode, file: &File<Tsfs>) -> Result {
+    file.allow_direct();
     Ok(())
 }
 
-/// `write_iter`: a buffered write through iomap, under the inode lock.
-pub(crate) fn write_iter(req: &mut WriteRequest<'_>) -> Result<usize> {
+/// `read_iter`: through the page cache, or fs/dio.rs for `O_DIRECT`.
+pub(crate) fn read_iter(req: &mut IoRequest<'_, Tsfs>) -> Result<usize> {
+    match req.as_direct() {
+        Some(mut direct) => read_direct(&mut direct),
+        None => req.generic_read(),
+    }
+}
+
+/// `write_iter`: a buffered write through iomap under the inode lock, or
+/// fs/dio.rs for `O_DIRECT`.
+pub(crate) fn write_iter(req: &mut IoRequest<'_, Tsfs>) -> Result<usize> {
+    if let Some(mut direct) = req.as_direct() {
+        return write_direct(&mut direct);
+    }
     let written = {
         let inode = req.inode();
-        let _lock = if req.nowait() {
-            inode.try_lock_exclusive().ok_or(EAGAIN)?
-        } else {
-            inode.lock_exclusive()
-        };
-        if req.checks()? == 0 {
+        let locked = lock_for(req, inode)?;
+        if req.write_checks(&locked)? == 0 {
             return Ok(0);
         }
         req.file_modified()?;
-        req.buffered_write()?
+        req.buffered_write(IOMAP, &locked)?
     };
     req.sync_written(written)
 }
 
 /// `write_iter` with `O_DIRECT`: fs/dio.rs under the inode lock.
-pub(crate) fn write_direct(req: &mut DirectRequest<'_>) -> Result<usize> {
+fn write_direct(req: &mut DirectRequest<'_, Tsfs>) -> Result<usize> {
     let written = {
         let inode = req.inode();
-        let _lock = lock_for(req, inode)?;
-        if req.write_checks()? == 0 {
+        let locked = lock_for(req, inode)?;
+        if req.write_checks(&locked)? == 0 {
             return Ok(0);
         }
         req.file_modified()?;
-        dio::run(req, &inode.super_block().info()?.dio)?
+        dio::run(req, &locked, &info_of(inode.super_block())?.dio)?
     };
     req.sync_written(written)
 }
 
 /// `read_iter` with `O_DIRECT`: fs/dio.rs under the inode lock.
-pub(crate) fn read_direct(req: &mut DirectRequest<'_>) -> Result<usize> {
+fn read_direct(req: &mut DirectRequest<'_, Tsfs>) -> Result<usize> {
     let inode = req.inode();
-    let _lock = lock_for(req, inode)?;
-    dio::run(req, &inode.super_block().info()?.dio)
+    let locked = lock_for(req, inode)?;
+    dio::run(req, &locked, &info_of(inode.super_block())?.dio)
 }
 
-/// The inode lock for a direct request; with `RWF_NOWAIT`, `EAGAIN` rather than
+/// The inode lock for a request; with `RWF_NOWAIT`, `EAGAIN` rather than
 /// waiting for it.
-fn lock_for<'a>(
-    req: &DirectRequest<'_>,
-    inode: &'a Inode,
-) -> Result<crate::kapi::vfs::inode::InodeLockGuard<'a>> {
+fn lock_for<'a>(req: &IoRequest<'_, Tsfs>, inode: &'a Inode) -> Result<LockGuard<'a, Tsfs>> {
     if req.nowait() {
-        inode.try_lock_exclusive().ok_or(EAGAIN)
+        inode.try_lock().ok_or(EAGAIN)
     } else {
-        Ok(inode.lock_exclusive())
+        Ok(inode.lock())
     }
 }
 
 /// `fsync`: the data, the inode, and every metadata block (bitmaps, directory
 /// and extent blocks), then a device cache flush.
-pub(crate) fn fsync(req: &FsyncRequest<'_>, start: i64, end: i64, _datasync: bool) -> Result {
-    req.write_and_wait(start, end)?;
-    let inode = req.inode();
+pub(crate) fn fsync(file: &File<Tsfs>, start: i64, end: i64, _datasync: bool) -> Result {
+    file.write_and_wait(start, end)?;
+    let inode = file.inode();
     inode.sync_metadata()?;
     let sb = inode.super_block();
     sb.sync_device()?;
@@ -84,15 +90,15 @@ pub(crate) fn fsync(req: &FsyncRequest<'_>, start: i64, end: i64, _datasync: boo
 }
 
 /// `setattr`: a size change truncates; the rest is copied by the VFS helper.
-pub(crate) fn setattr(req: &SetAttr<'_>) -> Result {
+pub(crate) fn setattr(req: &SetAttr<'_, Tsfs>) -> Result {
     req.prepare()?;
     let inode = req.inode()?;
     if let Some(size) = req.new_size() {
         if size != inode.size() {
-            truncate(inode, size)?;
+            truncate(&inode, size)?;
         }
     }
-    req.copy_to_inode(inode);
+    req.copy_to_inode(&inode);
     inode.mark_dirty();
     Ok(())
 }
@@ -102,23 +108,23 @@ pub(crate) fn setattr(req: &SetAttr<'_>) -> Result {
 /// Takes the page cache lock in *block* (no page fault maps a page or allocates
 /// a block meanwhile), then the invalidation lock (no read fills the cache with
 /// blocks about to be freed), then changes the page cache, then the extents.
-fn truncate(inode: &Inode, size: u64) -> Result {
+fn truncate(inode: &LockedInode<'_>, size: u64) -> Result {
     if inode.is_dir() {
         return Err(EISDIR);
     }
     let data: &InodeData = inode.data();
     let _block = data.pagecache.lock(State::Block);
-    let _invalidate = inode.lock_invalidate();
+    let invalidate = inode.lock_invalidate();
     let block = u64::from(BLOCK_SIZE);
     let old = inode.size();
     if size < old {
         // The tail of the new last block must read as zeros if the file grows again.
         if size % block != 0 {
-            zero_block_tail(inode, size)?;
+            IOMAP.truncate_page(inode, size)?;
         }
-        inode.truncate_page_cache(size);
+        invalidate.truncate_setsize(size);
         let sb = inode.super_block();
-        let info = sb.info()?;
+        let info = info_of(sb)?;
         let mut meta = data.meta();
         meta.free_blocks_from(sb, info, size.div_ceil(block))?;
         inode.set_blocks(meta.blocks());
@@ -127,9 +133,9 @@ fn truncate(inode: &Inode, size: u64) -> Result {
         // must not show through.
         let tail = old.next_multiple_of(block) - old;
         if tail != 0 {
-            zero_range(inode, old, tail)?;
+            IOMAP.zero_range(inode, old, tail)?;
         }
-        inode.truncate_page_cache(size);
+        invalidate.truncate_setsize(size);
     }
     inode.mark_dirty();
     Ok(())

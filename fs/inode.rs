@@ -3,7 +3,10 @@
 //! Inodes: tsfs's per-inode state, loading and checking inodes from the inode
 //! table, writing them back, creating them, and freeing an unlinked one.
 
-use super::{extents::ExtentList, SbInfo};
+use super::{
+    extents::ExtentList, super_block::info_of, tables, Inode, LockedInode, NewInode, SbInfo,
+    SuperBlock,
+};
 use crate::format::{
     check_extent_block, check_extents, extent_block_entries, write_extent_block, Extent, Le16,
     Le32, Le64, Timestamp, BLOCK_SIZE, INLINE_EXTENTS, S_IFDIR, S_IFLNK, S_IFMT,
@@ -11,8 +14,8 @@ use crate::format::{
 use crate::kapi::{
     buffer::{self, Buffer},
     errno::euclean,
+    fs::{Idmap, Iget, Timespec},
     mem::NoFsScope,
-    vfs::{Idmap, Iget, Inode, InodeKind, NewInode, SuperBlock, Timespec},
 };
 use crate::locking::{GateMode, TwoStateLock};
 use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
@@ -36,6 +39,33 @@ fn inode_gate_mode() -> GateMode {
         1 => GateMode::Deadline,
         2 => GateMode::Off,
         _ => GateMode::On,
+    }
+}
+
+/// What kind of file an inode is, which decides its operations.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum InodeKind {
+    Directory,
+    Regular,
+    Symlink,
+}
+
+/// Gives a new inode the operations of its kind.
+fn set_kind(new: &NewInode, kind: InodeKind) {
+    match kind {
+        InodeKind::Directory => {
+            new.set_inode_ops(tables::DIR_INODE);
+            new.set_file_ops(tables::DIR_FILE);
+        }
+        InodeKind::Regular => {
+            new.set_inode_ops(tables::REG_INODE);
+            new.set_file_ops(tables::REG_FILE);
+            new.set_aops(tables::PAGES);
+        }
+        InodeKind::Symlink => {
+            new.set_page_symlink();
+            new.set_aops(tables::PAGES);
+        }
     }
 }
 
@@ -85,14 +115,14 @@ impl core::ops::DerefMut for MetaGuard<'_> {
 
 impl InodeData {
     /// The state of a fresh in-memory inode; loading or creating fills it in.
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
             pagecache <- crate::new_two_state_lock!(inode_gate_mode(), 10, "tsfs_inode_pagecache"),
             meta <- new_mutex!(
                 InodeMeta { extents: ExtentList::new(), overflow: 0, parent: 0 },
                 "tsfs_inode_meta"
             ),
-        })
+        }? Error)
     }
 
     /// Locks the metadata.
@@ -168,7 +198,7 @@ fn timestamp(t: Timespec) -> Timestamp {
 /// Inode `ino`, from the inode cache or loaded from disk. `EUCLEAN` (with a log
 /// line) if the number is out of range or the inode on disk is damaged.
 pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<ARef<Inode>> {
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     if ino == 0 || ino >= info.geom.inode_count {
         pr_err!("{}: inode number {} out of range\n", sb.id(), ino);
         return Err(euclean());
@@ -262,7 +292,7 @@ fn load(sb: &SuperBlock, info: &SbInfo, new: &NewInode, ino: u32) -> Result {
     ]);
     new.set_generation(disk.generation.get());
     new.set_blocks(disk.blocks.get());
-    new.set_kind(kind);
+    set_kind(new, kind);
     let mut meta = new.data().meta();
     meta.extents = ExtentList::from_checked(items)?;
     meta.overflow = overflow;
@@ -294,7 +324,7 @@ fn check_directory_extents(extents: &[Extent], size: u64) -> core::result::Resul
 /// with `sync`, waits until they are on disk.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let sb = inode.super_block();
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
     let (block, offset) = info.geom.inode_location(ino).ok_or(EINVAL)?;
     let (uid, gid) = inode.owner();
@@ -338,9 +368,14 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 
 /// A new inode of `kind` with `mode` (type bits included), owned by the caller,
 /// for a file being created in `dir`. `ENOSPC` if no inode is free.
-pub(crate) fn create(dir: &Inode, idmap: &Idmap, mode: u16, kind: InodeKind) -> Result<NewInode> {
+pub(crate) fn create(
+    dir: &LockedInode<'_>,
+    idmap: &Idmap,
+    mode: u16,
+    kind: InodeKind,
+) -> Result<NewInode> {
     let sb = dir.super_block();
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     let parent = u32::try_from(dir.ino()).map_err(|_| EINVAL)?;
     let (ino, generation) = info.alloc().alloc_inode(sb)?;
     let new = match sb.new_inode(ino.into()) {
@@ -353,7 +388,7 @@ pub(crate) fn create(dir: &Inode, idmap: &Idmap, mode: u16, kind: InodeKind) -> 
     new.init_owner(idmap, dir, mode);
     new.init_times_now();
     new.set_generation(generation);
-    new.set_kind(kind);
+    set_kind(&new, kind);
     new.set_blocks(0);
     if kind == InodeKind::Directory {
         new.set_nlink(2);
@@ -370,7 +405,7 @@ pub(crate) fn evict(inode: &Inode) {
         return;
     }
     let sb = inode.super_block();
-    let (Ok(info), Ok(ino)) = (sb.info(), u32::try_from(inode.ino())) else {
+    let (Ok(info), Ok(ino)) = (info_of(sb), u32::try_from(inode.ino())) else {
         return;
     };
     let mut meta = inode.data().meta();

@@ -17,12 +17,9 @@
 //! A write that stops early gives back the new blocks left past the end of the
 //! file, so no extent lies past it.
 
-use super::{extents::ExtentList, SbInfo};
+use super::{extents::ExtentList, super_block::info_of, Inode, SbInfo, SuperBlock};
 use crate::format::{Extent, Mapping as Map, BLOCK_SHIFT, MAX_FILE_BLOCKS};
-use crate::kapi::vfs::{
-    iomap::{Extent as Kind, IomapFlags, Mapping},
-    Inode, SuperBlock,
-};
+use crate::kapi::fs::iomap::{Extent as Kind, Flags, Mapping};
 use kernel::prelude::*;
 
 const BLOCK: u64 = 1 << BLOCK_SHIFT;
@@ -45,13 +42,13 @@ fn existing(fb: u64, disk_block: u64, blocks: u64) -> Mapping {
 }
 
 /// `iomap_begin`: what `pos` maps to, allocating a hole for a write.
-pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: IomapFlags) -> Result<Mapping> {
+pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Result<Mapping> {
     let fb = pos >> BLOCK_SHIFT;
     if fb >= MAX_FILE_BLOCKS {
         return Err(EFBIG);
     }
     let sb = inode.super_block();
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     let mut meta = inode.data().meta();
     match meta.extents.map(fb) {
         Map::Mapped { disk_block, blocks } => Ok(existing(fb, disk_block, blocks)),
@@ -116,7 +113,7 @@ pub(crate) fn end(
     pos: u64,
     _length: u64,
     written: u64,
-    flags: IomapFlags,
+    flags: Flags,
     m: &Mapping,
 ) -> Result {
     if !flags.write() || flags.zeroing() {
@@ -144,7 +141,7 @@ pub(crate) fn end(
         return Ok(());
     }
     let sb = inode.super_block();
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     let mut meta = inode.data().meta();
     meta.free_blocks_from(sb, info, eof_block)?;
     inode.set_blocks(meta.blocks());

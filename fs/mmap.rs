@@ -5,11 +5,23 @@
 //! direct IO, which take it in *block*. A task that records holding the lock
 //! (locking/owners.rs) is not made to take it again.
 
-use crate::kapi::vfs::mmap::{FaultResult, VmFault};
+use super::{tables, Tsfs, IOMAP};
+use crate::kapi::fs::{
+    file::File,
+    vm::{FaultResult, NewVma, VmFault},
+};
 use crate::locking::{owners, State};
+use kernel::prelude::*;
+
+/// `mmap`: the mapping's faults come to the handlers below.
+pub(crate) fn mmap(file: &File<Tsfs>, vma: &NewVma<'_, Tsfs>) -> Result {
+    file.accessed();
+    vma.set_ops(tables::VM);
+    Ok(())
+}
 
 /// `fault`: finds the page in the cache or reads it in.
-pub(crate) fn fault(f: &VmFault<'_>) -> FaultResult {
+pub(crate) fn fault(f: &VmFault<'_, Tsfs>) -> FaultResult {
     let lock = &f.inode().data().pagecache;
     match owners::current_holds(lock) {
         // This task's own direct IO holds *block*: waiting for *add* would wait for
@@ -28,16 +40,16 @@ pub(crate) fn fault(f: &VmFault<'_>) -> FaultResult {
 /// `page_mkwrite`: a shared mapping's page is about to be written; its block is
 /// allocated now (iomap calls tsfs's `iomap_begin` with the page locked) so that
 /// write-back never allocates.
-pub(crate) fn page_mkwrite(f: &VmFault<'_>) -> FaultResult {
+pub(crate) fn page_mkwrite(f: &VmFault<'_, Tsfs>) -> FaultResult {
     let _freeze = f.freeze_protect();
     f.update_file_time();
     let lock = &f.inode().data().pagecache;
     match owners::current_holds(lock) {
         Some(State::Block) => FaultResult::sigbus(),
-        Some(State::Add) => f.iomap_page_mkwrite(),
+        Some(State::Add) => f.iomap_page_mkwrite(IOMAP),
         None => {
             let _add = lock.lock(State::Add);
-            f.iomap_page_mkwrite()
+            f.iomap_page_mkwrite(IOMAP)
         }
     }
 }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The tsfs filesystem: safe Rust over the VFS glue in `kapi/vfs`.
+//! The tsfs filesystem: safe Rust over the generic VFS layer in `kapi/fs`.
+//!
+//! This file says which function serves each VFS operation (the trait
+//! implementations); the others hold the logic:
 //!
 //! | file | concern |
 //! |---|---|
@@ -22,7 +25,15 @@
 //! inode's metadata mutex, the allocator mutex, and innermost the buffer lock of
 //! a metadata block, which is never held while anything else is taken.
 
-use kernel::{c_str, str::CStr};
+use crate::kapi::fs::{
+    self as vfs,
+    file::{DirContext, File, IoRequest},
+    inode::{RenameFlags, SetAttr},
+    iomap::{Flags, Mapping},
+    vm::{FaultResult, NewVma, VmFault},
+    FileSystem, Idmap, NewSuperBlock, Remount, StatFs,
+};
+use kernel::{c_str, prelude::*, str::CStr, types::ARef};
 
 pub(crate) mod alloc;
 pub(crate) mod dio;
@@ -40,5 +51,214 @@ pub(crate) mod super_block;
 
 pub(crate) use super_block::SbInfo;
 
-/// The filesystem type's name, as in `mount -t tsfs`.
-pub(crate) const NAME: &CStr = c_str!("tsfs");
+/// The tsfs filesystem type.
+pub(crate) struct Tsfs;
+
+/// A tsfs super block.
+pub(crate) type SuperBlock = vfs::SuperBlock<Tsfs>;
+/// A tsfs inode.
+pub(crate) type Inode = vfs::INode<Tsfs>;
+/// A tsfs inode whose inode lock is held.
+pub(crate) type LockedInode<'a> = vfs::Locked<'a, Tsfs>;
+/// A new tsfs inode being set up.
+pub(crate) type NewInode = vfs::NewINode<Tsfs>;
+/// A dentry of a tsfs file system.
+pub(crate) type Dentry = vfs::Dentry<Tsfs>;
+
+/// How iomap maps tsfs files (`fs/iomap.rs`).
+pub(crate) const IOMAP: vfs::iomap::Ops<Tsfs> = vfs::iomap::Ops::new::<Tsfs>();
+
+impl FileSystem for Tsfs {
+    type Data = Pin<KBox<SbInfo>>;
+    type INodeData = inode::InodeData;
+    const NAME: &'static CStr = c_str!("tsfs");
+
+    fn init_inode_data() -> impl PinInit<Self::INodeData, Error> {
+        inode::InodeData::new()
+    }
+
+    fn fill_super(sb: &NewSuperBlock<'_, Self>) -> Result<ARef<Inode>> {
+        super_block::fill_super(sb)
+    }
+
+    fn reconfigure(sb: &Remount<'_, Self>, read_only: bool) -> Result {
+        super_block::reconfigure(sb, read_only)
+    }
+}
+
+#[vtable]
+impl vfs::sb::Operations for Tsfs {
+    type FileSystem = Tsfs;
+
+    fn write_inode(inode: &Inode, sync: bool) -> Result {
+        inode::write_inode(inode, sync)
+    }
+
+    fn evict_inode(inode: &Inode) {
+        inode::evict(inode)
+    }
+
+    fn put_super(sb: &SuperBlock) {
+        super_block::put_super(sb)
+    }
+
+    fn sync_fs(sb: &SuperBlock, wait: bool) -> Result {
+        super_block::sync_fs(sb, wait)
+    }
+
+    fn statfs(sb: &SuperBlock) -> Result<StatFs> {
+        super_block::statfs(sb)
+    }
+}
+
+#[vtable]
+impl vfs::iomap::Operations for Tsfs {
+    type FileSystem = Tsfs;
+
+    fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Result<Mapping> {
+        iomap::begin(inode, pos, length, flags)
+    }
+
+    fn end(
+        inode: &Inode,
+        pos: u64,
+        length: u64,
+        written: u64,
+        flags: Flags,
+        m: &Mapping,
+    ) -> Result {
+        iomap::end(inode, pos, length, written, flags, m)
+    }
+
+    fn map_blocks(inode: &Inode, offset: u64) -> Result<Mapping> {
+        iomap::map_for_writeback(inode, offset)
+    }
+}
+
+#[vtable]
+impl vfs::vm::Operations for Tsfs {
+    type FileSystem = Tsfs;
+
+    fn fault(f: &VmFault<'_, Tsfs>) -> FaultResult {
+        mmap::fault(f)
+    }
+
+    fn page_mkwrite(f: &VmFault<'_, Tsfs>) -> FaultResult {
+        mmap::page_mkwrite(f)
+    }
+}
+
+/// The operations of directories.
+pub(crate) struct Directory;
+
+#[vtable]
+impl vfs::inode::Operations for Directory {
+    type FileSystem = Tsfs;
+
+    fn lookup(dir: &Inode, dentry: &Dentry) -> Result<Option<ARef<Inode>>> {
+        namei::lookup(dir, dentry)
+    }
+
+    fn create(
+        idmap: &Idmap,
+        dir: &LockedInode<'_>,
+        dentry: &Dentry,
+        mode: u16,
+    ) -> Result<NewInode> {
+        namei::create(idmap, dir, dentry, mode)
+    }
+
+    fn mkdir(idmap: &Idmap, dir: &LockedInode<'_>, dentry: &Dentry, mode: u16) -> Result<NewInode> {
+        namei::mkdir(idmap, dir, dentry, mode)
+    }
+
+    fn link(old: &Dentry, dir: &LockedInode<'_>, dentry: &Dentry) -> Result<ARef<Inode>> {
+        namei::link(old, dir, dentry)
+    }
+
+    fn unlink(dir: &LockedInode<'_>, dentry: &Dentry) -> Result {
+        namei::unlink(dir, dentry)
+    }
+
+    fn rmdir(dir: &LockedInode<'_>, dentry: &Dentry) -> Result {
+        namei::rmdir(dir, dentry)
+    }
+
+    fn rename(
+        old_dir: &LockedInode<'_>,
+        old_dentry: &Dentry,
+        new_dir: &LockedInode<'_>,
+        new_dentry: &Dentry,
+        flags: RenameFlags,
+    ) -> Result {
+        namei::rename(old_dir, old_dentry, new_dir, new_dentry, flags)
+    }
+
+    fn setattr(req: &SetAttr<'_, Tsfs>) -> Result {
+        file::setattr(req)
+    }
+}
+
+#[vtable]
+impl vfs::file::Operations for Directory {
+    type FileSystem = Tsfs;
+
+    fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> Result {
+        file::fsync(file, start, end, datasync)
+    }
+
+    fn readdir(file: &File<Tsfs>, ctx: &mut DirContext<'_>) -> Result {
+        dir::readdir(file.inode(), ctx)
+    }
+}
+
+/// The operations of regular files.
+pub(crate) struct Regular;
+
+#[vtable]
+impl vfs::inode::Operations for Regular {
+    type FileSystem = Tsfs;
+
+    fn setattr(req: &SetAttr<'_, Tsfs>) -> Result {
+        file::setattr(req)
+    }
+}
+
+#[vtable]
+impl vfs::file::Operations for Regular {
+    type FileSystem = Tsfs;
+
+    fn open(inode: &Inode, file: &File<Tsfs>) -> Result {
+        file::open(inode, file)
+    }
+
+    fn read_iter(req: &mut IoRequest<'_, Tsfs>) -> Result<usize> {
+        file::read_iter(req)
+    }
+
+    fn write_iter(req: &mut IoRequest<'_, Tsfs>) -> Result<usize> {
+        file::write_iter(req)
+    }
+
+    fn mmap(file: &File<Tsfs>, vma: &NewVma<'_, Tsfs>) -> Result {
+        mmap::mmap(file, vma)
+    }
+
+    fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> Result {
+        file::fsync(file, start, end, datasync)
+    }
+}
+
+/// The operation tables of each kind of tsfs file.
+pub(crate) mod tables {
+    use super::*;
+
+    pub(crate) const DIR_INODE: vfs::inode::Ops<Tsfs> = vfs::inode::Ops::new::<Directory>();
+    pub(crate) const DIR_FILE: vfs::file::Ops<Tsfs> = vfs::file::Ops::new::<Directory>();
+    pub(crate) const REG_INODE: vfs::inode::Ops<Tsfs> = vfs::inode::Ops::new::<Regular>();
+    pub(crate) const REG_FILE: vfs::file::Ops<Tsfs> = vfs::file::Ops::new::<Regular>();
+    pub(crate) const PAGES: vfs::address_space::Ops<Tsfs> =
+        vfs::address_space::Ops::iomap::<Tsfs>();
+    pub(crate) const VM: vfs::vm::Ops<Tsfs> = vfs::vm::Ops::new::<Tsfs>();
+    pub(crate) const SUPER: vfs::sb::Ops<Tsfs> = vfs::sb::Ops::new::<Tsfs>();
+}

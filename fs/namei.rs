@@ -7,11 +7,15 @@
 //! fail for lack of space (adding an entry) first, so a failure leaves the file
 //! system as it was.
 
-use super::{dir, inode};
+use super::{
+    dir,
+    inode::{self, InodeKind},
+    Dentry, Inode, LockedInode, NewInode,
+};
 use crate::format::{file_type_of_mode, validate_name, FT_DIR, MAX_NAME_LEN, S_IFDIR, S_IFREG};
 use crate::kapi::{
     errno::{enametoolong, enotempty, euclean},
-    vfs::{dir_ops::RenameFlags, Dentry, Idmap, Inode, InodeKind, NewInode},
+    fs::{inode::RenameFlags, Idmap},
 };
 use kernel::{prelude::*, types::ARef};
 
@@ -47,7 +51,7 @@ pub(crate) fn lookup(dir: &Inode, dentry: &Dentry) -> Result<Option<ARef<Inode>>
 
 /// Makes a new inode of `mode` and links it into `dir` as `dentry`'s name.
 fn make(
-    dir: &Inode,
+    dir: &LockedInode<'_>,
     dentry: &Dentry,
     idmap: &Idmap,
     mode: u16,
@@ -68,7 +72,12 @@ fn make(
 }
 
 /// `create`: a new regular file.
-pub(crate) fn create(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u16) -> Result<NewInode> {
+pub(crate) fn create(
+    idmap: &Idmap,
+    dir: &LockedInode<'_>,
+    dentry: &Dentry,
+    mode: u16,
+) -> Result<NewInode> {
     make(
         dir,
         dentry,
@@ -79,7 +88,12 @@ pub(crate) fn create(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u16) -> 
 }
 
 /// `mkdir`: a new, empty directory.
-pub(crate) fn mkdir(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u16) -> Result<NewInode> {
+pub(crate) fn mkdir(
+    idmap: &Idmap,
+    dir: &LockedInode<'_>,
+    dentry: &Dentry,
+    mode: u16,
+) -> Result<NewInode> {
     let new = make(
         dir,
         dentry,
@@ -93,7 +107,7 @@ pub(crate) fn mkdir(idmap: &Idmap, dir: &Inode, dentry: &Dentry, mode: u16) -> R
 }
 
 /// `link`: another name for an existing file.
-pub(crate) fn link(old: &Dentry, dir: &Inode, dentry: &Dentry) -> Result<ARef<Inode>> {
+pub(crate) fn link(old: &Dentry, dir: &LockedInode<'_>, dentry: &Dentry) -> Result<ARef<Inode>> {
     let inode = positive(old)?;
     if inode.is_dir() {
         return Err(EPERM);
@@ -119,7 +133,7 @@ fn slot_of(dir: &Inode, dentry: &Dentry, inode: &Inode) -> Result<u64> {
 }
 
 /// `unlink`: removes a name of a file.
-pub(crate) fn unlink(dir: &Inode, dentry: &Dentry) -> Result {
+pub(crate) fn unlink(dir: &LockedInode<'_>, dentry: &Dentry) -> Result {
     let inode = positive(dentry)?;
     if inode.nlink() == 0 {
         return Err(euclean());
@@ -135,7 +149,7 @@ pub(crate) fn unlink(dir: &Inode, dentry: &Dentry) -> Result {
 }
 
 /// `rmdir`: removes an empty directory.
-pub(crate) fn rmdir(dir: &Inode, dentry: &Dentry) -> Result {
+pub(crate) fn rmdir(dir: &LockedInode<'_>, dentry: &Dentry) -> Result {
     let inode = positive(dentry)?;
     if !dir::is_empty(inode)? {
         return Err(enotempty());
@@ -158,9 +172,9 @@ pub(crate) fn rmdir(dir: &Inode, dentry: &Dentry) -> Result {
 /// there (a file, or an empty directory). `RENAME_NOREPLACE` is checked by the
 /// VFS; exchange and whiteout are not supported.
 pub(crate) fn rename(
-    old_dir: &Inode,
+    old_dir: &LockedInode<'_>,
     old_dentry: &Dentry,
-    new_dir: &Inode,
+    new_dir: &LockedInode<'_>,
     new_dentry: &Dentry,
     flags: RenameFlags,
 ) -> Result {

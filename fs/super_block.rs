@@ -8,7 +8,7 @@
 //! is written; unmount writes everything back and only then marks it clean, with
 //! exact free counts, which is what `fsck.tsfs` expects of a clean file system.
 
-use super::{alloc::Allocator, dio::DioStats, inode};
+use super::{alloc::Allocator, dio::DioStats, inode, tables, Inode, SuperBlock, Tsfs};
 use crate::format::{
     self, Geometry, SbError, BLOCK_SIZE, MAX_FILE_SIZE, MAX_NAME_LEN, ROOT_INO, STATE_CLEAN,
     STATE_DIRTY, TSFS_MAGIC,
@@ -17,8 +17,8 @@ use crate::kapi::{
     buffer::Buffer,
     debugfs::OwnedDir,
     errno::euclean,
+    fs::{NewSuperBlock, Remount, StatFs, SuperParams},
     mem::NoFsScope,
-    vfs::{Inode, NewSuperBlock, StatFs, SuperBlock, SuperParams},
 };
 use kernel::{
     c_str, new_mutex,
@@ -66,6 +66,11 @@ impl core::ops::DerefMut for AllocGuard<'_> {
     }
 }
 
+/// The state of the mounted tsfs `sb`; `EINVAL` while it is being set up.
+pub(crate) fn info_of(sb: &SuperBlock) -> Result<&SbInfo> {
+    sb.data().map(Pin::get_ref)
+}
+
 impl SbInfo {
     /// Locks the allocator.
     pub(crate) fn alloc(&self) -> AllocGuard<'_> {
@@ -102,7 +107,7 @@ fn read_super(sb: &SuperBlock) -> Result<(format::SuperBlock, Geometry)> {
 }
 
 /// Sets up a new super block and returns the root inode.
-pub(crate) fn fill_super(new: &NewSuperBlock<'_>) -> Result<ARef<Inode>> {
+pub(crate) fn fill_super(new: &NewSuperBlock<'_, Tsfs>) -> Result<ARef<Inode>> {
     let sb = new.sb();
     new.set_block_size(BLOCK_SIZE).inspect_err(|_| {
         pr_err!(
@@ -119,11 +124,14 @@ pub(crate) fn fill_super(new: &NewSuperBlock<'_>) -> Result<ARef<Inode>> {
             sb.id()
         );
     }
-    new.configure(&SuperParams {
-        magic: TSFS_MAGIC,
-        max_bytes: MAX_FILE_SIZE,
-        uuid: disk.uuid,
-    });
+    new.configure(
+        &SuperParams {
+            magic: TSFS_MAGIC,
+            max_bytes: MAX_FILE_SIZE,
+            uuid: disk.uuid,
+        },
+        tables::SUPER,
+    );
     let dio = Arc::new(DioStats::default(), GFP_KERNEL)?;
     let debugfs = OwnedDir::new_in_root(sb.id(), dio.clone());
     debugfs.create_file(c_str!("dio_stats"), 0o444);
@@ -138,7 +146,7 @@ pub(crate) fn fill_super(new: &NewSuperBlock<'_>) -> Result<ARef<Inode>> {
         }),
         GFP_KERNEL,
     )?;
-    new.attach_info(info);
+    new.set_data(info);
     let root = inode::iget(sb, ROOT_INO)?;
     if !root.is_dir() {
         pr_err!("{}: the root inode is not a directory\n", sb.id());
@@ -153,7 +161,7 @@ pub(crate) fn fill_super(new: &NewSuperBlock<'_>) -> Result<ARef<Inode>> {
 /// Writes the super block with the current free counts and `state`; with
 /// `sync`, waits until it is on disk.
 fn write_super(sb: &SuperBlock, state: u32, sync: bool) -> Result {
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     let mut disk = info.disk;
     {
         let alloc = info.alloc();
@@ -201,7 +209,7 @@ pub(crate) fn sync_fs(sb: &SuperBlock, wait: bool) -> Result {
 
 /// A remount: marks the file system clean when it becomes read-only, dirty when
 /// it becomes writable.
-pub(crate) fn reconfigure(sb: &SuperBlock, read_only: bool) -> Result {
+pub(crate) fn reconfigure(sb: &Remount<'_, Tsfs>, read_only: bool) -> Result {
     match (sb.is_read_only(), read_only) {
         (false, true) => {
             sb.sync_all()?;
@@ -215,7 +223,7 @@ pub(crate) fn reconfigure(sb: &SuperBlock, read_only: bool) -> Result {
 
 /// Usage figures for `statfs`.
 pub(crate) fn statfs(sb: &SuperBlock) -> Result<StatFs> {
-    let info = sb.info()?;
+    let info = info_of(sb)?;
     let alloc = info.alloc();
     let uuid = info.disk.uuid;
     let mut fsid = [0u8; 8];

@@ -9,7 +9,7 @@
 //! flight: so Rust never sees the bytes change under a shared borrow, and a block
 //! is never modified while it is being written.
 
-use super::vfs::SuperBlock;
+use super::fs::{FileSystem, SuperBlock};
 use core::ptr::NonNull;
 use kernel::{bindings, prelude::*};
 
@@ -40,7 +40,7 @@ pub(crate) struct Buffer {
 
 impl Buffer {
     /// Reads block `block` (or finds it cached); `EIO` if it cannot be read.
-    pub(crate) fn read(sb: &SuperBlock, block: u64) -> Result<Self> {
+    pub(crate) fn read<T: FileSystem>(sb: &SuperBlock<T>, block: u64) -> Result<Self> {
         // SAFETY: `sb` is a live super block with a block device and a block size
         // set at mount; `sb_bread` returns a referenced, up-to-date buffer or null.
         let bh = unsafe { tsfs_sb_bread(sb.as_ptr(), block) };
@@ -50,7 +50,7 @@ impl Buffer {
 
     /// The buffer of block `block` without reading it, for a caller that is about
     /// to overwrite all of it ([`Buffer::overwrite`]).
-    pub(crate) fn get_for_overwrite(sb: &SuperBlock, block: u64) -> Result<Self> {
+    pub(crate) fn get_for_overwrite<T: FileSystem>(sb: &SuperBlock<T>, block: u64) -> Result<Self> {
         // SAFETY: as in `read`; `sb_getblk` returns a referenced buffer or null.
         let bh = unsafe { tsfs_sb_getblk(sb.as_ptr(), block) };
         // INVARIANT: a non-null result carries a reference that we now own.
@@ -159,7 +159,7 @@ impl Drop for LockedBuffer<'_> {
 /// Forgets block `block`'s cached buffer, if any, for a block that tsfs has just
 /// freed: a dirty copy of a directory or extent block must not be written later
 /// over whatever the block holds next. Waits for a write already in flight.
-pub(crate) fn forget(sb: &SuperBlock, block: u64) {
+pub(crate) fn forget<T: FileSystem>(sb: &SuperBlock<T>, block: u64) {
     // SAFETY: `sb` is a live super block; this returns a referenced buffer or null.
     let bh = unsafe { tsfs_sb_find_get_block(sb.as_ptr(), block) };
     let Some(bh) = NonNull::new(bh) else {

@@ -2,8 +2,8 @@
 
 //! The current task's address space: which mapping backs a user address.
 
-use crate::fs::overlap::Vma;
-use kernel::bindings;
+use crate::kapi::fs::{FileSystem, INode};
+use kernel::{bindings, page::PAGE_SIZE};
 
 // Only pointers cross: bindgen's structs with empty members (lock debugging off)
 // make the lint flag them, as it does in `kernel::bindings` itself.
@@ -16,6 +16,18 @@ extern "C" {
     fn tsfs_vma_end(vma: *const bindings::vm_area_struct) -> usize;
     fn tsfs_vma_pgoff(vma: *const bindings::vm_area_struct) -> usize;
     fn tsfs_vma_mapping(vma: *const bindings::vm_area_struct) -> *mut bindings::address_space;
+}
+
+/// A mapping of the current task's address space, as seen from one file.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct VmaInfo {
+    /// First user address of the mapping.
+    pub(crate) start: u64,
+    /// One past its last user address.
+    pub(crate) end: u64,
+    /// File offset mapped at `start`, if the mapping maps that file's page cache;
+    /// `None` for anonymous memory or another file.
+    pub(crate) same_file_offset: Option<u64>,
 }
 
 /// The current task's mmap lock, held for reading.
@@ -46,9 +58,10 @@ impl MmapReadGuard {
         })
     }
 
-    /// The mapping at user address `addr`, described relative to `mapping` (its file
-    /// offset is reported only if the VMA maps that very `address_space`).
-    pub(crate) fn vma_at(&self, addr: u64, mapping: *const bindings::address_space) -> Option<Vma> {
+    /// The mapping at user address `addr`, described relative to `file` (its file
+    /// offset is reported only if the VMA maps that file's page cache).
+    pub(crate) fn vma_at<T: FileSystem>(&self, addr: u64, file: &INode<T>) -> Option<VmaInfo> {
+        let mapping = file.mapping();
         let addr = usize::try_from(addr).ok()?;
         // SAFETY: the mmap lock is held (type invariant), as `find_vma` requires.
         let vma = unsafe { bindings::find_vma(self.mm, addr as _) };
@@ -67,11 +80,11 @@ impl MmapReadGuard {
         if start > addr {
             return None;
         }
-        let page = bindings::PAGE_SIZE as u64;
-        Some(Vma {
+        let page = PAGE_SIZE as u64;
+        Some(VmaInfo {
             start: start as u64,
             end: end as u64,
-            same_file_offset: (core::ptr::eq(vm_mapping, mapping)).then(|| pgoff as u64 * page),
+            same_file_offset: core::ptr::eq(vm_mapping, mapping).then(|| pgoff as u64 * page),
         })
     }
 }

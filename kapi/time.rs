@@ -2,20 +2,19 @@
 
 //! Clocks and sleeping.
 
-use kernel::bindings;
+use kernel::{
+    bindings,
+    time::{msecs_to_jiffies, Ktime},
+};
 
 /// Monotonic time in nanoseconds.
 pub(crate) fn now_ns() -> u64 {
-    // SAFETY: `ktime_get` has no preconditions.
-    let t = unsafe { bindings::ktime_get() };
-    u64::try_from(t).unwrap_or(0)
+    u64::try_from(Ktime::ktime_get().to_ns()).unwrap_or(0)
 }
 
 /// `ms` milliseconds in jiffies (at least one).
 pub(crate) fn jiffies_from_ms(ms: u32) -> usize {
-    // SAFETY: `__msecs_to_jiffies` is a pure conversion.
-    let j = unsafe { bindings::__msecs_to_jiffies(ms) };
-    (j as usize).max(1)
+    (msecs_to_jiffies(ms) as usize).max(1)
 }
 
 /// Sleeps for about `ms` milliseconds (jiffy granularity).

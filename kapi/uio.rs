@@ -3,7 +3,7 @@
 //! The `iov_iter` of a read or write: what the DIO path needs to look at and steer
 //! its user buffer.
 
-use kernel::{bindings, error::Error, prelude::*};
+use kernel::{bindings, error::Error, page::PAGE_SIZE, prelude::*};
 
 // Only pointers cross: bindgen's structs with empty members (lock debugging off)
 // make the lint flag them, as it does in `kernel::bindings` itself.
@@ -34,7 +34,7 @@ impl IovIter<'_> {
     /// # Safety
     ///
     /// `ptr` must be a valid iterator, used by nothing else for the borrow's life.
-    pub(crate) unsafe fn from_raw(ptr: *mut bindings::iov_iter) -> Self {
+    pub(in crate::kapi) unsafe fn from_raw(ptr: *mut bindings::iov_iter) -> Self {
         // INVARIANT: the caller guarantees validity and exclusivity.
         IovIter {
             ptr,
@@ -43,7 +43,7 @@ impl IovIter<'_> {
     }
 
     /// The raw pointer, for passing the iterator to C (iomap).
-    pub(crate) fn as_ptr(&mut self) -> *mut bindings::iov_iter {
+    pub(in crate::kapi) fn as_ptr(&mut self) -> *mut bindings::iov_iter {
         self.ptr
     }
 
@@ -178,7 +178,7 @@ impl IovIter<'_> {
             )
         };
         let len = usize::try_from(n).map_err(|_| Error::from_errno(n as i32))?;
-        let page = bindings::PAGE_SIZE;
+        let page = PAGE_SIZE;
         let count = (offset + len).div_ceil(page);
         if count > pages.len() {
             return Err(EINVAL);
@@ -232,7 +232,10 @@ impl Pinned {
 
     /// Calls `f` with a kernel iterator over the pinned bytes: the source of a write,
     /// or the destination of a read.
-    pub(crate) fn with_iter<R>(&mut self, f: impl FnOnce(*mut bindings::iov_iter) -> R) -> R {
+    pub(in crate::kapi) fn with_iter<R>(
+        &mut self,
+        f: impl FnOnce(*mut bindings::iov_iter) -> R,
+    ) -> R {
         // SAFETY: all-zero is a valid starting point that `iov_iter_bvec` overwrites.
         let mut it: bindings::iov_iter = unsafe { core::mem::zeroed() };
         let dir = if self.write_to_pages {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Directory entries and id mappings, as the VFS passes them to tsfs.
+//! Directory entries and id mappings, as the VFS passes them to a filesystem.
 
-use super::inode::Inode;
-use core::ptr::addr_of;
+use super::{FileSystem, INode};
+use core::{marker::PhantomData, ptr::addr_of};
 use kernel::{bindings, types::Opaque};
 
 // bindgen's structs stand for C structs, a few of which hold config-dependent
@@ -13,26 +13,26 @@ extern "C" {
     fn tsfs_d_inode(dentry: *const bindings::dentry) -> *mut bindings::inode;
 }
 
-/// A dentry of a tsfs file system, as passed to an inode operation.
+/// A dentry of a filesystem of type `T`, as passed to an inode operation.
 ///
 /// # Invariants
 ///
-/// The dentry is live and belongs to a tsfs super block; its name does not change
-/// while tsfs holds the reference (the VFS locks the parent directory around the
-/// operations that receive it).
+/// The dentry is live and belongs to a super block of type `T`; its name does not
+/// change while the filesystem holds the reference (the VFS locks the parent
+/// directory around the operations that receive it).
 #[repr(transparent)]
-pub(crate) struct Dentry(Opaque<bindings::dentry>);
+pub(crate) struct Dentry<T: FileSystem>(Opaque<bindings::dentry>, PhantomData<T>);
 
-impl Dentry {
+impl<T: FileSystem> Dentry<T> {
     /// # Safety
     ///
     /// `ptr` satisfies the type invariants for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::dentry) -> &'a Self {
+    pub(in crate::kapi) unsafe fn from_raw<'a>(ptr: *mut bindings::dentry) -> &'a Self {
         // SAFETY: `Dentry` is a transparent wrapper; the caller vouches for `ptr`.
         unsafe { &*ptr.cast::<Self>() }
     }
 
-    pub(crate) fn as_ptr(&self) -> *mut bindings::dentry {
+    pub(in crate::kapi) fn as_ptr(&self) -> *mut bindings::dentry {
         self.0.get()
     }
 
@@ -48,14 +48,15 @@ impl Dentry {
     }
 
     /// The inode the entry names, if it is positive.
-    pub(crate) fn inode(&self) -> Option<&Inode> {
+    pub(crate) fn inode(&self) -> Option<&INode<T>> {
         // SAFETY: the dentry is live (type invariant).
         let inode = unsafe { tsfs_d_inode(self.as_ptr()) };
         if inode.is_null() {
             None
         } else {
-            // SAFETY: a positive tsfs dentry pins a live tsfs inode while it lives.
-            Some(unsafe { Inode::from_raw(inode) })
+            // SAFETY: a positive dentry pins a live inode of its super block's type
+            // while it lives.
+            Some(unsafe { INode::from_raw(inode) })
         }
     }
 }
@@ -72,12 +73,12 @@ impl Idmap {
     /// # Safety
     ///
     /// `ptr` satisfies the type invariants for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::mnt_idmap) -> &'a Self {
+    pub(in crate::kapi) unsafe fn from_raw<'a>(ptr: *mut bindings::mnt_idmap) -> &'a Self {
         // SAFETY: `Idmap` is a transparent wrapper; the caller vouches for `ptr`.
         unsafe { &*ptr.cast::<Self>() }
     }
 
-    pub(crate) fn as_ptr(&self) -> *mut bindings::mnt_idmap {
+    pub(in crate::kapi) fn as_ptr(&self) -> *mut bindings::mnt_idmap {
         self.0.get()
     }
 }
