@@ -50,7 +50,8 @@ fn sample() -> Results {
     );
     write(&t, "generic/990.full", "");
     let e = dir.join("ext4");
-    write(&e, "check.time", "generic/001 9\ngeneric/004 3\n");
+    // ./check was stopped: check.time lacks generic/004, check.out has it.
+    write(&e, "check.time", "generic/001 9\n");
     write(
         &e,
         "check.out",
