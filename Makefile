@@ -6,9 +6,12 @@
 #   make run        boot the VM, mount tsfs, run the self-mmap DIO demonstration
 #   make test       every test, host and guest; last line "N passed, M failed"
 #   make bench      the benchmarks, as ratios from one run
+#   make xfstests   upstream xfstests on tsfs in the VM, with a results table
+#                   (TESTS="generic/729 ...", BASELINE=1 for the ext4 column,
+#                   XFSTESTS_DIR=/path/to/xfstests; see xfstests/README.md)
 #   make clean      remove build outputs (not the cached kernel)
 
-.PHONY: all module run test bench fmt clean
+.PHONY: all module run test bench xfstests fmt clean
 
 all: module
 
@@ -24,6 +27,10 @@ test:
 
 bench:
 	@scripts/bench
+
+xfstests:
+	@TESTS="$(TESTS)" BASELINE="$(BASELINE)" XFSTESTS_DIR="$(XFSTESTS_DIR)" \
+	  FSTYP="$(FSTYP)" scripts/xfstests
 
 clean:
 	@KDIR="$$(. scripts/lib.sh && kernel_build_dir)"; \

@@ -173,7 +173,9 @@ pub(crate) fn fsync(file: &File<Tsfs>, start: i64, end: i64, _datasync: bool) ->
     sb.flush_device()
 }
 
-/// `setattr`: a size change truncates; the rest is copied by the VFS helper.
+/// `setattr`: a size change truncates and sets the modification and change times
+/// (`truncate(2)` asks for no time change, but POSIX wants both updated when the
+/// size changes); the rest is copied by the VFS helper, so explicit times win.
 pub(crate) fn setattr(req: &SetAttr<'_, Tsfs>) -> Result {
     req.prepare()?;
     let inode = req.inode()?;
@@ -223,6 +225,7 @@ fn truncate(inode: &LockedInode<'_>, size: u64) -> Result {
         }
         invalidate.truncate_setsize(size);
     }
+    inode.touch_mtime_ctime();
     inode.mark_dirty();
     Ok(())
 }
