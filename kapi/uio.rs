@@ -135,8 +135,9 @@ impl IovIter<'_> {
                 break;
             }
             // SAFETY: as above; the copy is user-backed like the original.
-            let (addr, len) =
-                unsafe { (tsfs_iter_iov_addr(copy_ptr), tsfs_iter_iov_len(copy_ptr)) };
+            let addr = unsafe { tsfs_iter_iov_addr(copy_ptr) };
+            // SAFETY: as above.
+            let len = unsafe { tsfs_iter_iov_len(copy_ptr) };
             let len = len.min(left);
             *slot = (addr as u64, len as u64);
             n += 1;
