@@ -170,7 +170,7 @@ pub(crate) fn rmdir(dir: &LockedInode<'_>, dentry: &Dentry) -> Result {
 
 /// `rename`: moves `old_dentry`'s file to `new_dentry`'s name, replacing what is
 /// there (a file, or an empty directory). `RENAME_NOREPLACE` is checked by the
-/// VFS; exchange and whiteout are not supported.
+/// VFS; `RENAME_EXCHANGE` swaps the two names' files; whiteout is not supported.
 pub(crate) fn rename(
     old_dir: &LockedInode<'_>,
     old_dentry: &Dentry,
@@ -178,15 +178,14 @@ pub(crate) fn rename(
     new_dentry: &Dentry,
     flags: RenameFlags,
 ) -> Result {
-    if !flags.at_most_noreplace() {
+    if !flags.at_most_noreplace_or_exchange() {
         return Err(EINVAL);
     }
+    if flags.exchange() {
+        return exchange(old_dir, old_dentry, new_dir, new_dentry);
+    }
     let src = positive(old_dentry)?;
-    let src_type = if src.is_dir() {
-        FT_DIR
-    } else {
-        file_type_of_mode(src.mode())
-    };
+    let src_type = dirent_type(src);
     let new_name = new_dentry.name();
     validate_name(new_name).map_err(dir::name_errno)?;
     let old_slot = slot_of(old_dir, old_dentry, src)?;
@@ -221,6 +220,63 @@ pub(crate) fn rename(
     }
     src.touch_ctime();
     src.mark_dirty();
+    old_dir.touch_mtime_ctime();
+    old_dir.mark_dirty();
+    new_dir.touch_mtime_ctime();
+    new_dir.mark_dirty();
+    Ok(())
+}
+
+/// The directory entry type of `inode`.
+fn dirent_type(inode: &Inode) -> u8 {
+    if inode.is_dir() {
+        FT_DIR
+    } else {
+        file_type_of_mode(inode.mode())
+    }
+}
+
+/// `RENAME_EXCHANGE`: each name's entry is pointed at the other's file. Both
+/// slots are found before either entry changes, and if the second change fails
+/// the first is undone, so a failure leaves both names as they were.
+fn exchange(
+    old_dir: &LockedInode<'_>,
+    old_dentry: &Dentry,
+    new_dir: &LockedInode<'_>,
+    new_dentry: &Dentry,
+) -> Result {
+    let a = positive(old_dentry)?;
+    let b = positive(new_dentry)?;
+    let old_slot = slot_of(old_dir, old_dentry, a)?;
+    let new_slot = slot_of(new_dir, new_dentry, b)?;
+    dir::retarget(old_dir, old_slot, ino32(b)?, dirent_type(b))?;
+    if let Err(e) = dir::retarget(new_dir, new_slot, ino32(a)?, dirent_type(a)) {
+        // Best effort: the block was readable a moment ago.
+        let _ = dir::retarget(old_dir, old_slot, ino32(a)?, dirent_type(a));
+        return Err(e);
+    }
+    if old_dir.ino() != new_dir.ino() && a.is_dir() != b.is_dir() {
+        // One directory changes parent: its ".." link moves with it.
+        let (from, to) = if a.is_dir() {
+            (old_dir, new_dir)
+        } else {
+            (new_dir, old_dir)
+        };
+        from.drop_nlink()?;
+        to.inc_nlink();
+    }
+    if old_dir.ino() != new_dir.ino() {
+        if a.is_dir() {
+            a.data().meta().parent = ino32(new_dir)?;
+        }
+        if b.is_dir() {
+            b.data().meta().parent = ino32(old_dir)?;
+        }
+    }
+    for inode in [a, b] {
+        inode.touch_ctime();
+        inode.mark_dirty();
+    }
     old_dir.touch_mtime_ctime();
     old_dir.mark_dirty();
     new_dir.touch_mtime_ctime();

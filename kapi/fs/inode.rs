@@ -730,9 +730,16 @@ pub(in crate::kapi) fn into_raw<T: FileSystem>(inode: ARef<INode<T>>) -> *mut bi
 pub(crate) struct RenameFlags(u32);
 
 impl RenameFlags {
-    /// No flag but `RENAME_NOREPLACE` (which the VFS enforces itself).
-    pub(crate) fn at_most_noreplace(self) -> bool {
-        self.0 & !bindings::RENAME_NOREPLACE == 0
+    /// No flag but `RENAME_NOREPLACE` (which the VFS enforces itself) and
+    /// `RENAME_EXCHANGE`.
+    pub(crate) fn at_most_noreplace_or_exchange(self) -> bool {
+        self.0 & !(bindings::RENAME_NOREPLACE | bindings::RENAME_EXCHANGE) == 0
+    }
+
+    /// `RENAME_EXCHANGE`: the two names swap their files (the VFS has checked
+    /// that both exist).
+    pub(crate) fn exchange(self) -> bool {
+        self.0 & bindings::RENAME_EXCHANGE != 0
     }
 }
 

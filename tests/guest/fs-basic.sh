@@ -59,6 +59,28 @@ check "rename across directories, over an existing file" sh -c "
 check "rename a directory across directories" sh -c "
     mv $M/d/s2 $M/moved && test \$(stat -c %h $M/d) = 3 && test -d $M/moved && test \$(stat -c %h $M) = 5"
 check "rename over an empty directory" sh -c "mkdir $M/empty && mv -T $M/moved $M/empty && test -d $M/empty && test ! -e $M/moved"
+# renameat2(RENAME_EXCHANGE) through libc, printing the errno's text on failure.
+exchange() {
+    python3 -c '
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2)
+sys.exit(0 if r == 0 else os.strerror(ctypes.get_errno()))
+' "$1" "$2"
+}
+echo one >"$M/x1" && echo two >"$M/d/x2" && mkdir "$M/d/xd"
+i1=$(stat -c %i "$M/x1") links_root=$(stat -c %h "$M") links_d=$(stat -c %h "$M/d")
+check "RENAME_EXCHANGE of two files" exchange "$M/x1" "$M/d/x2"
+check "... swapped their files" sh -c "
+    test \"\$(cat $M/x1)\" = two && test \"\$(cat $M/d/x2)\" = one && test \$(stat -c %i $M/d/x2) = $i1"
+check "RENAME_EXCHANGE of a file and a directory across directories" exchange "$M/x1" "$M/d/xd"
+check "... moved the directory's link from d to the root, and its '..'" sh -c "
+    test -d $M/x1 && test \"\$(cat $M/d/xd)\" = two &&
+    test \$(stat -c %h $M) = $((links_root + 1)) && test \$(stat -c %h $M/d) = $((links_d - 1)) &&
+    test \$(stat -c %i $M/x1/..) = \$(stat -c %i $M)"
+expect_fail "RENAME_EXCHANGE with a missing name fails with ENOENT" "No such file" \
+    exchange "$M/a" "$M/no-such-name"
+rmdir "$M/x1" && rm "$M/d/xd" "$M/d/x2"
 expect_fail "rmdir of a non-empty directory fails" "not empty" rmdir "$M/d"
 check "unlink and rmdir" sh -c "rm $M/d/a2 $M/d/s1/x && rmdir $M/d/s1 $M/empty && test \$(stat -c %h $M/a) = 1"
 check "a 255-byte name works" sh -c "touch $M/$(printf 'n%.0s' $(seq 255)) && ls $M | grep -q nnnn"
