@@ -36,12 +36,13 @@
 //! returning, asynchronous ones included.
 
 use super::{
-    iomap,
+    dio_async, iomap,
     overlap::{self, Run},
     Inode, Tsfs, DIRECT, IOMAP,
 };
 use crate::kapi::{
-    fs::direct::{DirectRequest, InodeLock},
+    errno::eiocbqueued,
+    fs::direct::{DirectRequest, InodeLock, Submitted},
     mm::{MmapReadGuard, VmaInfo},
     time::cond_resched,
     uio::MAX_PIN_PAGES,
@@ -69,6 +70,14 @@ pub(crate) struct DioStats {
     pub(crate) fallback_no_progress: AtomicU64,
     /// Rounds after the first (each after a run changed kind or a partial round).
     pub(crate) extra_rounds: AtomicU64,
+    /// Requests queued to complete asynchronously (AIO, io_uring).
+    pub(crate) async_requests: AtomicU64,
+    /// Their bytes.
+    pub(crate) async_bytes: AtomicU64,
+    /// *block* holds handed over to completions, not yet released.
+    pub(crate) async_inflight: AtomicU64,
+    /// The most of those at once.
+    pub(crate) async_high_water: AtomicU64,
 }
 
 impl crate::kapi::debugfs::FileOps for DioStats {
@@ -76,13 +85,17 @@ impl crate::kapi::debugfs::FileOps for DioStats {
         use core::fmt::Write;
         writeln!(
             out,
-            "direct_bytes {}\nshared_bytes {}\nfallback_self_mapped_bytes {}\nfallback_invalidate_bytes {}\nfallback_no_progress_bytes {}\nextra_rounds {}",
+            "direct_bytes {}\nshared_bytes {}\nfallback_self_mapped_bytes {}\nfallback_invalidate_bytes {}\nfallback_no_progress_bytes {}\nextra_rounds {}\nasync_requests {}\nasync_bytes {}\nasync_inflight {}\nasync_high_water {}",
             self.direct_bytes.load(Relaxed),
             self.shared_bytes.load(Relaxed),
             self.fallback_self_mapped.load(Relaxed),
             self.fallback_invalidate.load(Relaxed),
             self.fallback_no_progress.load(Relaxed),
             self.extra_rounds.load(Relaxed),
+            self.async_requests.load(Relaxed),
+            self.async_bytes.load(Relaxed),
+            self.async_inflight.load(Relaxed),
+            self.async_high_water.load(Relaxed),
         )
         .map_err(|_| ENOMEM)
     }
@@ -235,9 +248,24 @@ fn direct_round(
         Ok(_) => return Err(EFAULT),
         Err(e) => return Err(e),
     };
-    let result = under_block(req, |req| req.direct(&mut pinned, DIRECT, lock));
     let pinned_len = pinned.len();
-    drop(pinned);
+    let result = if done.bytes == 0 && req.iter().count() == 0 && req.is_async() {
+        // The whole request in one round: it may complete asynchronously.
+        match dio_async::round(req, lock, pinned, stats)? {
+            Submitted::Queued => {
+                stats.direct_bytes.fetch_add(pinned_len as u64, Relaxed);
+                if matches!(lock, InodeLock::Shared(_)) {
+                    stats.shared_bytes.fetch_add(pinned_len as u64, Relaxed);
+                }
+                return Err(eiocbqueued());
+            }
+            Submitted::Done(result) => result,
+        }
+    } else {
+        let result = under_block(req, |req| req.direct(&mut pinned, DIRECT, lock));
+        drop(pinned);
+        result
+    };
     if write && exclusive && !matches!(result, Ok(n) if n == pinned_len) {
         // A failed or short write may have allocated past what it wrote.
         iomap::trim_past_eof(req.inode())?;

@@ -258,6 +258,14 @@ impl Pinned {
         &mut self,
         f: impl FnOnce(*mut bindings::iov_iter) -> R,
     ) -> R {
+        let mut it = self.raw_iter();
+        f(&mut it)
+    }
+
+    /// A kernel iterator over the pinned bytes. It points into `self`'s page
+    /// vector (on the heap, so moving `self` does not move it): it may be used only
+    /// while `self` lives.
+    pub(in crate::kapi) fn raw_iter(&self) -> bindings::iov_iter {
         // SAFETY: all-zero is a valid starting point that `iov_iter_bvec` overwrites.
         let mut it: bindings::iov_iter = unsafe { core::mem::zeroed() };
         let dir = if self.write_to_pages {
@@ -265,8 +273,8 @@ impl Pinned {
         } else {
             bindings::ITER_SOURCE
         };
-        // SAFETY: `bvecs` describe `len` bytes of pinned pages (type invariant) and
-        // outlive `it`, which lives only for this call.
+        // SAFETY: `bvecs` describe `len` bytes of pinned pages (type invariant); the
+        // iterator only records where they are.
         unsafe {
             bindings::iov_iter_bvec(
                 &mut it,
@@ -276,7 +284,7 @@ impl Pinned {
                 self.len,
             )
         };
-        f(&mut it)
+        it
     }
 }
 

@@ -30,6 +30,8 @@ extern "C" {
     fn tsfs_file_accessed(file: *mut bindings::file);
     fn tsfs_iocb_is_nowait(iocb: *const bindings::kiocb) -> bool;
     fn tsfs_iocb_is_append(iocb: *const bindings::kiocb) -> bool;
+    fn tsfs_iocb_is_async(iocb: *const bindings::kiocb) -> bool;
+    fn tsfs_iocb_is_dsync(iocb: *const bindings::kiocb) -> bool;
     fn tsfs_dir_emit(
         ctx: *mut bindings::dir_context,
         name: *const kernel::ffi::c_char,
@@ -140,6 +142,20 @@ impl<'a, T: FileSystem> IoRequest<'a, T> {
     pub(crate) fn nowait(&self) -> bool {
         // SAFETY: `iocb` is live (type invariant).
         unsafe { tsfs_iocb_is_nowait(self.iocb) }
+    }
+
+    /// An asynchronous request (AIO, io_uring; not polled): it may complete after
+    /// `read_iter` or `write_iter` returns.
+    pub(crate) fn is_async(&self) -> bool {
+        // SAFETY: `iocb` is live (type invariant).
+        unsafe { tsfs_iocb_is_async(self.iocb) }
+    }
+
+    /// A write that must reach stable storage before it completes (`O_DSYNC`,
+    /// `O_SYNC`, `RWF_DSYNC`, a sync inode).
+    pub(crate) fn is_dsync(&self) -> bool {
+        // SAFETY: `iocb` is live (type invariant).
+        unsafe { tsfs_iocb_is_dsync(self.iocb) }
     }
 
     /// The user buffer.

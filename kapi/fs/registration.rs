@@ -170,6 +170,8 @@ unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut bindings::fs_context) -
 ///
 /// Called by the VFS with a super block of type `T` that is going away.
 unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut bindings::super_block) {
+    // No asynchronous direct IO still holds an inode of it.
+    super::dio_async::wait_idle();
     // SAFETY: as the VFS promises; this runs the last callbacks (`put_super`...).
     unsafe { bindings::kill_block_super(sb) };
     // SAFETY: no callback of `sb` runs any more, nor will.
