@@ -32,8 +32,14 @@
 //! faults wait. Direct writes allocate unwritten extents; the completion
 //! (fs/iomap.rs, `write_done`) makes what was written readable and sets the size
 //! before any `O_DSYNC` sync; a failed or short extending write gives back what
-//! it allocated past the end of the file. Every request completes before
-//! returning, asynchronous ones included.
+//! it allocated past the end of the file.
+//!
+//! Asynchronous requests (AIO, io_uring): one that is a single true-DIO round
+//! (its whole buffer pinned at once: nothing self-mapped, no fallback, no second
+//! round) completes asynchronously, *block* handed over to its completion
+//! (fs/dio_async.rs); kapi still waits for a write that allocates, extends or
+//! must be synced. Everything else, and sub-block writes (which take the inode
+//! lock exclusively), completes before returning.
 
 use super::{
     dio_async, iomap,
