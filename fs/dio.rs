@@ -318,7 +318,11 @@ fn under_block<R>(
     } else {
         lock.lock(State::Block)
     };
-    let _record = owners::Record::new(lock, State::Block);
+    let _record = if req.nowait() {
+        owners::Record::try_new(lock, State::Block).ok_or(EAGAIN)?
+    } else {
+        owners::Record::new(lock, State::Block)
+    };
     f(req)
 }
 

@@ -83,6 +83,12 @@ impl IovIter<'_> {
         core::mem::replace(&mut it.nofault, nofault)
     }
 
+    /// Whether page faults on the buffer fail instead of being served.
+    pub(crate) fn nofault(&self) -> bool {
+        // SAFETY: `ptr` is valid (type invariant).
+        unsafe { (*self.ptr).nofault }
+    }
+
     /// Limits the iterator to `count` bytes; [`Self::reexpand`] undoes it.
     pub(crate) fn truncate(&mut self, count: usize) {
         // SAFETY: `ptr` is valid and exclusively ours (type invariant).
@@ -171,9 +177,15 @@ impl IovIter<'_> {
             let it = unsafe { &*self.ptr };
             !it.data_source
         };
+        // With `nofault` (RWF_NOWAIT), no allocation that may sleep either.
+        let gfp = if self.nofault() {
+            GFP_NOWAIT
+        } else {
+            GFP_KERNEL
+        };
         let mut pinned = Pinned {
-            pages: KVec::with_capacity(MAX_PIN_PAGES, GFP_KERNEL)?,
-            bvecs: KVec::with_capacity(MAX_PIN_PAGES, GFP_KERNEL)?,
+            pages: KVec::with_capacity(MAX_PIN_PAGES, gfp)?,
+            bvecs: KVec::with_capacity(MAX_PIN_PAGES, gfp)?,
             len: 0,
             write_to_pages,
         };

@@ -312,7 +312,8 @@ fn handoff() -> Result<bool> {
         Err((g, _)) => g,
         Ok(_) => return Ok(false),
     };
-    let refused = sh.lock.word() == state::one(State::Block) && other.lock.word() == state::UNLOCKED;
+    let refused =
+        sh.lock.word() == state::one(State::Block) && other.lock.word() == state::UNLOCKED;
     let Ok(h) = g.into_handoff(Home(sh.clone())) else {
         return Ok(false);
     };

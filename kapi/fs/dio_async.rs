@@ -72,7 +72,11 @@ unsafe impl<H: Send + 'static> Send for Inflight<H> {}
 
 impl<H: Send + 'static> Inflight<H> {
     /// A new context on the heap, counted until released.
-    pub(in crate::kapi) fn new(pinned: Pinned, hold: H, flags: kernel::alloc::Flags) -> Result<*mut Self> {
+    pub(in crate::kapi) fn new(
+        pinned: Pinned,
+        hold: H,
+        flags: kernel::alloc::Flags,
+    ) -> Result<*mut Self> {
         let ctx = KBox::pin_init(
             pin_init!(Inflight {
                 pinned,

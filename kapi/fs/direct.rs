@@ -4,13 +4,13 @@
 //! iomap, on pinned user pages or a kernel buffer, and buffered IO of part of the
 //! request. When to use which is the filesystem's policy.
 
+use super::dio_async::{self, Inflight};
 use super::{
     file::bytes_or_errno,
     file::IoRequest,
     inode::{Locked, SharedGuard},
     iomap, FileSystem,
 };
-use super::dio_async::{self, Inflight};
 use crate::kapi::{errno::eiocbqueued, uio::Pinned};
 use core::{
     marker::PhantomData,
@@ -133,7 +133,11 @@ impl<T: FileSystem> DirectRequest<'_, T> {
         let (iocb, write) = (self.req.iocb, self.req.is_write());
         let wait = !self.is_async()
             || (write && (matches!(lock, InodeLock::Exclusive(_)) || self.is_dsync()));
-        let flags = if self.nowait() { GFP_NOWAIT } else { GFP_KERNEL };
+        let flags = if self.nowait() {
+            GFP_NOWAIT
+        } else {
+            GFP_KERNEL
+        };
         let ctx = match Inflight::new(pinned, hold, flags) {
             Ok(ctx) => ctx,
             Err(e) => return Submitted::Done(Err(e)),
