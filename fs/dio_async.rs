@@ -9,20 +9,22 @@
 //! hears of the release now, in the submitter, and the lock word is released by
 //! the completion's work item, together with the unpinning of the user pages
 //! (kapi's dio_async.rs). The hold carries a reference to the inode, so the lock
-//! outlives the IO; unmount waits for every such hold to be dropped.
+//! outlives the IO; unmount (`put_super`, [`wait_idle`]) waits for every such
+//! hold to be dropped.
 //!
 //! kapi waits for the round (it completes before returning, as a synchronous
 //! one) when the write is under the inode lock held exclusively (it allocates or
 //! extends: the completion changes the size under that lock) or must be synced.
 
 use super::{dio::DioStats, super_block::info_of, Inode, Tsfs, DIRECT};
+use crate::kapi::time::sleep_us;
 use crate::kapi::{
     fs::direct::{DirectRequest, InodeLock, Submitted},
     uio::Pinned,
 };
 use crate::locking::{Handoff, LockHome, State, TwoStateLock};
-use core::sync::atomic::Ordering::Relaxed;
-use kernel::{prelude::*, types::ARef};
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use kernel::{prelude::*, sync::Arc, types::ARef};
 
 /// A reference to an inode, which keeps its page cache lock alive.
 struct InodeHome(ARef<Inode>);
@@ -34,25 +36,40 @@ impl LockHome for InodeHome {
 }
 
 /// *block* on an inode, handed over to an IO's completion; counted in the mount's
-/// `dio_stats` while it lives.
+/// `dio_stats` until it is released and the inode reference dropped.
 struct AsyncHold {
-    block: Handoff<InodeHome>,
+    /// `None` only while dropping.
+    block: Option<Handoff<InodeHome>>,
+    stats: Arc<DioStats>,
 }
 
 impl AsyncHold {
-    fn new(block: Handoff<InodeHome>, stats: &DioStats) -> Self {
+    fn new(block: Handoff<InodeHome>, stats: Arc<DioStats>) -> Self {
         let now = stats.async_inflight.fetch_add(1, Relaxed) + 1;
         stats.async_high_water.fetch_max(now, Relaxed);
-        AsyncHold { block }
+        AsyncHold {
+            block: Some(block),
+            stats,
+        }
     }
 }
 
 impl Drop for AsyncHold {
     fn drop(&mut self) {
-        // Before the fields: the lock is released, then the inode reference dropped.
-        if let Ok(info) = info_of(self.block.home().0.super_block()) {
-            info.dio.async_inflight.fetch_sub(1, Relaxed);
-        }
+        // The lock word released, then the inode reference dropped (maybe the last:
+        // eviction), and only then counted out, which unmount waits for
+        // ([`wait_idle`]).
+        drop(self.block.take());
+        self.stats.async_inflight.fetch_sub(1, Release);
+    }
+}
+
+/// Waits until no hold of this mount is left with a completion (at unmount,
+/// before anything is written back for the last time: a hold's inode reference
+/// may be an unlinked file's last).
+pub(super) fn wait_idle(stats: &DioStats) {
+    while stats.async_inflight.load(Acquire) != 0 {
+        sleep_us(1000);
     }
 }
 
@@ -80,7 +97,8 @@ pub(super) fn round(
         Err(_) => return Err(EINVAL),
     };
     let len = pinned.len() as u64;
-    let submitted = req.direct_async(pinned, DIRECT, lock, AsyncHold::new(block, stats));
+    let hold = AsyncHold::new(block, info_of(inode.super_block())?.dio.clone());
+    let submitted = req.direct_async(pinned, DIRECT, lock, hold);
     if matches!(submitted, Submitted::Queued) {
         stats.async_requests.fetch_add(1, Relaxed);
         stats.async_bytes.fetch_add(len, Relaxed);

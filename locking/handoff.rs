@@ -35,11 +35,6 @@ pub(crate) struct Handoff<H: LockHome> {
 }
 
 impl<H: LockHome> Handoff<H> {
-    /// What keeps the lock alive.
-    pub(crate) fn home(&self) -> &H {
-        &self.home
-    }
-
     /// The state held.
     #[allow(dead_code)]
     pub(crate) fn state(&self) -> State {

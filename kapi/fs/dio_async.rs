@@ -13,9 +13,9 @@
 //! only takes the entry and queues the work item (`queue_work` is IRQ-safe); the
 //! work unpins (dirtying a read's pages, which sleeps) and drops `hold`.
 //!
-//! Unmount waits until every context has been released ([`wait_idle`]), so a
-//! `hold` may keep an inode reference: its last `iput` runs before the super
-//! block goes away.
+//! The filesystem's `hold` may keep an inode reference; the filesystem makes
+//! unmount wait for its holds. Module unload waits until every context has been
+//! released ([`wait_idle`]).
 
 use crate::kapi::{time::sleep_us, uio::Pinned};
 use core::{
@@ -33,9 +33,8 @@ use kernel::{
 /// Contexts not yet released, over all mounts.
 static INFLIGHT: AtomicUsize = AtomicUsize::new(0);
 
-/// Waits until no asynchronous direct IO context is left (at unmount: every
-/// request's `ki_complete` ran before its file could be closed, so nothing new
-/// starts; this waits for the work items that release them).
+/// Waits until no asynchronous direct IO context is left (at module unload, after
+/// every unmount: this waits for the work items that release them).
 pub(crate) fn wait_idle() {
     while INFLIGHT.load(Acquire) != 0 {
         sleep_us(1000);

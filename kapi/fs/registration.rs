@@ -83,6 +83,8 @@ impl Drop for Registration {
         // here is the matching call. It cannot fail for a registered type.
         unsafe { bindings::unregister_filesystem(FS_TYPE.0.get()) };
         REGISTERED.store(false, Ordering::Release);
+        // No direct IO completion work of the module's may still be queued.
+        super::dio_async::wait_idle();
     }
 }
 
@@ -170,8 +172,6 @@ unsafe extern "C" fn reconfigure<T: FileSystem>(fc: *mut bindings::fs_context) -
 ///
 /// Called by the VFS with a super block of type `T` that is going away.
 unsafe extern "C" fn kill_sb<T: FileSystem>(sb: *mut bindings::super_block) {
-    // No asynchronous direct IO still holds an inode of it.
-    super::dio_async::wait_idle();
     // SAFETY: as the VFS promises; this runs the last callbacks (`put_super`...).
     unsafe { bindings::kill_block_super(sb) };
     // SAFETY: no callback of `sb` runs any more, nor will.
