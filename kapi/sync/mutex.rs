@@ -32,11 +32,7 @@ unsafe impl<T: Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`, of lockdep class `key`, named `name`.
-    pub(crate) fn new(
-        value: T,
-        name: &'static CStr,
-        key: &'static ClassKey,
-    ) -> impl PinInit<Self> {
+    pub(crate) fn new(value: T, name: &'static CStr, key: &'static ClassKey) -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes; `name` and `key` are static.
             raw <- Opaque::ffi_init(|slot| unsafe {
