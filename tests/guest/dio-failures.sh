@@ -69,13 +69,18 @@ if check "SIGKILL: a 64 MiB tsfs" fresh -s 64M && check "fio is available" comma
         fio --name=killed --filename="$f" --size=16m --direct=1 --ioengine=libaio \
             --iodepth=32 --bs=64k --rw=$rw --time_based --runtime=120 --output=/dev/null &
         pid=$!
-        sleep 5
+        # Kill it once it has had more than 32 requests queued asynchronously
+        # (fio may take a while to start in a loaded VM).
+        for i in $(seq 600); do
+            [ $(($(counter async_requests) - async0)) -gt 32 ] && break
+            sleep 0.1
+        done
+        queued=$(($(counter async_requests) - async0))
         check "SIGKILL ($rw): fio was still running" kill -0 $pid
         kill -9 $pid
         wait $pid
-        queued=$(($(counter async_requests) - async0))
-        [ "$queued" -gt 32 ] && ok "SIGKILL ($rw): requests were completing asynchronously ($queued queued)" ||
-            not_ok "SIGKILL ($rw): only $queued requests queued asynchronously (want > 32)"
+        [ "$queued" -gt 32 ] && ok "SIGKILL ($rw): killed while completing asynchronously ($queued queued)" ||
+            not_ok "SIGKILL ($rw): only $queued requests queued asynchronously in 60 s (want > 32)"
         check "SIGKILL ($rw): every hold handed to a completion is released" no_holds_left
         check "SIGKILL ($rw): a page fault on the file completes" \
             timeout 60 xfs_io -c "mmap -rw 0 64k" -c "mwrite -S 0x33 0 64k" -c "msync -s 0 64k" "$f"
