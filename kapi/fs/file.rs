@@ -101,7 +101,12 @@ impl<T: FileSystem> File<T> {
 /// # Invariants
 ///
 /// `iocb` and `iter` are the live arguments of a `read_iter` (`write` false) or
-/// `write_iter` call on a file of type `T`, valid and used by nothing else for `'a`.
+/// `write_iter` call on a file of type `T`, valid and used by nothing else for `'a`
+/// — until a direct IO of it is queued to complete asynchronously
+/// (`direct::Submitted::Queued`): its completion may then change `iocb` at any
+/// time, so the filesystem returns `EIOCBQUEUED` at once without using the
+/// request again. (The memory stays valid until the call returns: AIO and io_uring
+/// keep the request, and its file, until their submission is over.)
 pub(crate) struct IoRequest<'a, T: FileSystem> {
     pub(super) iocb: *mut bindings::kiocb,
     pub(super) iter: *mut bindings::iov_iter,
