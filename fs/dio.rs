@@ -257,15 +257,17 @@ fn direct_round(
     let pinned_len = pinned.len();
     let result = if done.bytes == 0 && req.iter().count() == 0 && req.is_async() {
         // The whole request in one round: it may complete asynchronously.
-        match dio_async::round(req, lock, pinned, stats)? {
-            Submitted::Queued => {
+        match dio_async::round(req, lock, pinned, stats) {
+            Ok(Submitted::Queued) => {
                 stats.direct_bytes.fetch_add(pinned_len as u64, Relaxed);
                 if matches!(lock, InodeLock::Shared(_)) {
                     stats.shared_bytes.fetch_add(pinned_len as u64, Relaxed);
                 }
                 return Err(eiocbqueued());
             }
-            Submitted::Done(result) => result,
+            Ok(Submitted::Done(result)) => result,
+            // Not submitted (RWF_NOWAIT and *block* taken): undone below.
+            Err(e) => Err(e),
         }
     } else {
         let result = under_block(req, |req| req.direct(&mut pinned, DIRECT, lock));
