@@ -66,8 +66,9 @@ if check "SIGKILL: a 64 MiB tsfs" fresh -s 64M && check "fio is available" comma
     check "SIGKILL: a 16 MiB file" xfs_io -f -c "pwrite -q -b 1m 0 16m" -c fsync "$f"
     for rw in randread randwrite; do
         async0=$(counter async_requests)
-        fio --name=killed --filename="$f" --size=16m --direct=1 --ioengine=libaio \
-            --iodepth=32 --bs=64k --rw=$rw --time_based --runtime=120 --output=/dev/null &
+        # --thread: the job is a thread of the one process SIGKILL ends.
+        fio --name=killed --filename="$f" --size=16m --direct=1 --ioengine=libaio --thread \
+            --iodepth=32 --bs=64k --rw=$rw --time_based --runtime=120 --eta=never --output=/dev/null &
         pid=$!
         # Kill it once it has had more than 32 requests queued asynchronously
         # (fio may take a while to start in a loaded VM).
@@ -78,7 +79,8 @@ if check "SIGKILL: a 64 MiB tsfs" fresh -s 64M && check "fio is available" comma
         queued=$(($(counter async_requests) - async0))
         check "SIGKILL ($rw): fio was still running" kill -0 $pid
         kill -9 $pid
-        wait $pid
+        wait $pid 2>/dev/null
+        check "SIGKILL ($rw): no fio process is left" test -z "$(pgrep -x fio)"
         [ "$queued" -gt 32 ] && ok "SIGKILL ($rw): killed while completing asynchronously ($queued queued)" ||
             not_ok "SIGKILL ($rw): only $queued requests queued asynchronously in 60 s (want > 32)"
         check "SIGKILL ($rw): every hold handed to a completion is released" no_holds_left
