@@ -32,16 +32,23 @@
 //! faults wait. Direct writes allocate unwritten extents; the completion
 //! (fs/iomap.rs, `write_done`) makes what was written readable and sets the size
 //! before any `O_DSYNC` sync; a failed or short extending write gives back what
-//! it allocated past the end of the file. Every request completes before
-//! returning, asynchronous ones included.
+//! it allocated past the end of the file.
+//!
+//! Asynchronous requests (AIO, io_uring): one that is a single true-DIO round
+//! (its whole buffer pinned at once: nothing self-mapped, no fallback, no second
+//! round) completes asynchronously, *block* handed over to its completion
+//! (fs/dio_async.rs); kapi still waits for a write that allocates, extends or
+//! must be synced. Everything else, and sub-block writes (which take the inode
+//! lock exclusively), completes before returning.
 
 use super::{
-    iomap,
+    dio_async, iomap,
     overlap::{self, Run},
     Inode, Tsfs, DIRECT, IOMAP,
 };
 use crate::kapi::{
-    fs::direct::{DirectRequest, InodeLock},
+    errno::eiocbqueued,
+    fs::direct::{DirectRequest, InodeLock, Submitted},
     mm::{MmapReadGuard, VmaInfo},
     time::cond_resched,
     uio::MAX_PIN_PAGES,
@@ -69,6 +76,14 @@ pub(crate) struct DioStats {
     pub(crate) fallback_no_progress: AtomicU64,
     /// Rounds after the first (each after a run changed kind or a partial round).
     pub(crate) extra_rounds: AtomicU64,
+    /// Requests queued to complete asynchronously (AIO, io_uring).
+    pub(crate) async_requests: AtomicU64,
+    /// Their bytes.
+    pub(crate) async_bytes: AtomicU64,
+    /// *block* holds handed over to completions, not yet released.
+    pub(crate) async_inflight: AtomicU64,
+    /// The most of those at once.
+    pub(crate) async_high_water: AtomicU64,
 }
 
 impl crate::kapi::debugfs::FileOps for DioStats {
@@ -76,13 +91,17 @@ impl crate::kapi::debugfs::FileOps for DioStats {
         use core::fmt::Write;
         writeln!(
             out,
-            "direct_bytes {}\nshared_bytes {}\nfallback_self_mapped_bytes {}\nfallback_invalidate_bytes {}\nfallback_no_progress_bytes {}\nextra_rounds {}",
+            "direct_bytes {}\nshared_bytes {}\nfallback_self_mapped_bytes {}\nfallback_invalidate_bytes {}\nfallback_no_progress_bytes {}\nextra_rounds {}\nasync_requests {}\nasync_bytes {}\nasync_inflight {}\nasync_high_water {}",
             self.direct_bytes.load(Relaxed),
             self.shared_bytes.load(Relaxed),
             self.fallback_self_mapped.load(Relaxed),
             self.fallback_invalidate.load(Relaxed),
             self.fallback_no_progress.load(Relaxed),
             self.extra_rounds.load(Relaxed),
+            self.async_requests.load(Relaxed),
+            self.async_bytes.load(Relaxed),
+            self.async_inflight.load(Relaxed),
+            self.async_high_water.load(Relaxed),
         )
         .map_err(|_| ENOMEM)
     }
@@ -235,9 +254,26 @@ fn direct_round(
         Ok(_) => return Err(EFAULT),
         Err(e) => return Err(e),
     };
-    let result = under_block(req, |req| req.direct(&mut pinned, DIRECT, lock));
     let pinned_len = pinned.len();
-    drop(pinned);
+    let result = if done.bytes == 0 && req.iter().count() == 0 && req.is_async() {
+        // The whole request in one round: it may complete asynchronously.
+        match dio_async::round(req, lock, pinned, stats) {
+            Ok(Submitted::Queued) => {
+                stats.direct_bytes.fetch_add(pinned_len as u64, Relaxed);
+                if matches!(lock, InodeLock::Shared(_)) {
+                    stats.shared_bytes.fetch_add(pinned_len as u64, Relaxed);
+                }
+                return Err(eiocbqueued());
+            }
+            Ok(Submitted::Done(result)) => result,
+            // Not submitted (RWF_NOWAIT and *block* taken): undone below.
+            Err(e) => Err(e),
+        }
+    } else {
+        let result = under_block(req, |req| req.direct(&mut pinned, DIRECT, lock));
+        drop(pinned);
+        result
+    };
     if write && exclusive && !matches!(result, Ok(n) if n == pinned_len) {
         // A failed or short write may have allocated past what it wrote.
         iomap::trim_past_eof(req.inode())?;
@@ -284,7 +320,11 @@ fn under_block<R>(
     } else {
         lock.lock(State::Block)
     };
-    let _record = owners::Record::new(lock, State::Block);
+    let _record = if req.nowait() {
+        owners::Record::try_new(lock, State::Block).ok_or(EAGAIN)?
+    } else {
+        owners::Record::new(lock, State::Block)
+    };
     f(req)
 }
 

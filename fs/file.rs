@@ -130,13 +130,15 @@ const S_ISGID: u16 = 0o2000;
 fn read_direct(req: &mut DirectRequest<'_, Tsfs>) -> Result<usize> {
     let inode = req.inode();
     let shared = lock_shared_for(req, inode)?;
+    // Before the IO: once an asynchronous one is queued, the request (and the
+    // file it names) is no longer ours to look at.
+    req.file().accessed();
     let done = dio::run(
         req,
         &InodeLock::Shared(&shared),
         &info_of(inode.super_block())?.dio,
     )?;
     drop(shared);
-    req.file().accessed();
     Ok(done.bytes)
 }
 

@@ -16,18 +16,11 @@ use crate::kapi::{
     errno::euclean,
     fs::{Idmap, Iget, Timespec},
     mem::NoFsScope,
+    sync::mutex::{Mutex, MutexGuard},
 };
 use crate::locking::{GateMode, TwoStateLock};
 use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
-use kernel::{
-    new_mutex,
-    prelude::*,
-    sync::{
-        lock::{mutex::MutexBackend, Guard},
-        Mutex,
-    },
-    types::ARef,
-};
+use kernel::{c_str, prelude::*, types::ARef};
 
 /// The gate mode of inodes created from now on (0 on, 1 deadline 10 ms, 2 off):
 /// `/sys/kernel/debug/tsfs/inode_lock_gate`, for benchmarks comparing them. On is
@@ -96,7 +89,7 @@ pub(crate) struct InodeData {
 /// [`InodeMeta`], locked, with file system reclaim kept out (eviction takes the
 /// metadata lock of the inode it evicts).
 pub(crate) struct MetaGuard<'a> {
-    guard: Guard<'a, InodeMeta, MutexBackend>,
+    guard: MutexGuard<'a, InodeMeta>,
     _nofs: NoFsScope,
 }
 
@@ -118,9 +111,10 @@ impl InodeData {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             pagecache <- crate::new_two_state_lock!(inode_gate_mode(), 10, "tsfs_inode_pagecache"),
-            meta <- new_mutex!(
+            meta <- Mutex::new(
                 InodeMeta { extents: ExtentList::new(), overflow: 0, parent: 0 },
-                "tsfs_inode_meta"
+                c_str!("tsfs_inode_meta"),
+                crate::tsfs_static_class_key!(),
             ),
         }? Error)
     }
@@ -132,6 +126,15 @@ impl InodeData {
             guard: self.meta.lock(),
             _nofs: nofs,
         }
+    }
+
+    /// Locks the metadata if that needs no waiting (`IOMAP_NOWAIT`).
+    pub(crate) fn try_meta(&self) -> Option<MetaGuard<'_>> {
+        let nofs = NoFsScope::new();
+        Some(MetaGuard {
+            guard: self.meta.try_lock()?,
+            _nofs: nofs,
+        })
     }
 }
 

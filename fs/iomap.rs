@@ -23,7 +23,8 @@
 //!
 //! A write that stops early gives back the new blocks left past the end of the
 //! file, so no extent lies past it. With `IOMAP_NOWAIT` or
-//! `IOMAP_OVERWRITE_ONLY`, anything that would allocate or zero is `EAGAIN`.
+//! `IOMAP_OVERWRITE_ONLY`, anything that would allocate or zero is `EAGAIN`; with
+//! `IOMAP_NOWAIT`, so is a metadata lock held by someone else.
 
 use super::{extents::ExtentList, super_block::info_of, Inode, SbInfo, SuperBlock, Tsfs};
 use crate::format::{Extent, Mapping as Map, BLOCK_SHIFT, MAX_FILE_BLOCKS};
@@ -58,7 +59,12 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Resul
     }
     let sb = inode.super_block();
     let info = info_of(sb)?;
-    let mut meta = inode.data().meta();
+    // With IOMAP_NOWAIT not even the metadata lock is waited for.
+    let mut meta = if flags.nowait() {
+        inode.data().try_meta().ok_or(EAGAIN)?
+    } else {
+        inode.data().meta()
+    };
     let end = pos.saturating_add(length).div_ceil(BLOCK);
     // A write that may not allocate or zero (RWF_NOWAIT, or a direct overwrite
     // under the shared inode lock).

@@ -37,6 +37,7 @@ use kernel::{c_str, prelude::*, str::CStr, types::ARef};
 
 pub(crate) mod alloc;
 pub(crate) mod dio;
+pub(crate) mod dio_async;
 pub(crate) mod dir;
 pub(crate) mod extents;
 pub(crate) mod file;

@@ -183,6 +183,9 @@ fn write_super(sb: &SuperBlock, state: u32, sync: bool) -> Result {
 /// Unmount, after every inode was written and evicted: puts everything on disk,
 /// then marks the file system clean.
 pub(crate) fn put_super(sb: &SuperBlock) {
+    if let Ok(info) = info_of(sb) {
+        super::dio_async::wait_idle(&info.dio);
+    }
     if sb.is_read_only() {
         return;
     }

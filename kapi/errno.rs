@@ -23,3 +23,10 @@ pub(crate) fn enotempty() -> Error {
 pub(crate) fn enametoolong() -> Error {
     errno(bindings::ENAMETOOLONG)
 }
+
+/// `EIOCBQUEUED`: an asynchronous request is in flight and completes later
+/// (`read_iter` and `write_iter` return it to the VFS, which then waits for
+/// `ki_complete`).
+pub(crate) fn eiocbqueued() -> Error {
+    errno(bindings::EIOCBQUEUED)
+}

@@ -394,6 +394,21 @@ bool tsfs_iocb_is_append(const struct kiocb *iocb)
 	return iocb->ki_flags & IOCB_APPEND;
 }
 
+bool tsfs_iocb_is_async(const struct kiocb *iocb)
+{
+	return !is_sync_kiocb(iocb) && !(iocb->ki_flags & IOCB_HIPRI);
+}
+
+bool tsfs_iocb_is_dsync(const struct kiocb *iocb)
+{
+	return iocb_is_dsync(iocb);
+}
+
+void tsfs_iocb_no_caller_comp(struct kiocb *iocb)
+{
+	iocb->ki_flags &= ~IOCB_DIO_CALLER_COMP;
+}
+
 bool tsfs_mmap_read_trylock(struct mm_struct *mm)
 {
 	return mmap_read_trylock(mm);

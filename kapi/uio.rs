@@ -83,6 +83,12 @@ impl IovIter<'_> {
         core::mem::replace(&mut it.nofault, nofault)
     }
 
+    /// Whether page faults on the buffer fail instead of being served.
+    pub(crate) fn nofault(&self) -> bool {
+        // SAFETY: `ptr` is valid (type invariant).
+        unsafe { (*self.ptr).nofault }
+    }
+
     /// Limits the iterator to `count` bytes; [`Self::reexpand`] undoes it.
     pub(crate) fn truncate(&mut self, count: usize) {
         // SAFETY: `ptr` is valid and exclusively ours (type invariant).
@@ -171,9 +177,15 @@ impl IovIter<'_> {
             let it = unsafe { &*self.ptr };
             !it.data_source
         };
+        // With `nofault` (RWF_NOWAIT), no allocation that may sleep either.
+        let gfp = if self.nofault() {
+            GFP_NOWAIT
+        } else {
+            GFP_KERNEL
+        };
         let mut pinned = Pinned {
-            pages: KVec::with_capacity(MAX_PIN_PAGES, GFP_KERNEL)?,
-            bvecs: KVec::with_capacity(MAX_PIN_PAGES, GFP_KERNEL)?,
+            pages: KVec::with_capacity(MAX_PIN_PAGES, gfp)?,
+            bvecs: KVec::with_capacity(MAX_PIN_PAGES, gfp)?,
             len: 0,
             write_to_pages,
         };
@@ -258,6 +270,14 @@ impl Pinned {
         &mut self,
         f: impl FnOnce(*mut bindings::iov_iter) -> R,
     ) -> R {
+        let mut it = self.raw_iter();
+        f(&mut it)
+    }
+
+    /// A kernel iterator over the pinned bytes. It points into `self`'s page
+    /// vector (on the heap, so moving `self` does not move it): it may be used only
+    /// while `self` lives.
+    pub(in crate::kapi) fn raw_iter(&self) -> bindings::iov_iter {
         // SAFETY: all-zero is a valid starting point that `iov_iter_bvec` overwrites.
         let mut it: bindings::iov_iter = unsafe { core::mem::zeroed() };
         let dir = if self.write_to_pages {
@@ -265,8 +285,8 @@ impl Pinned {
         } else {
             bindings::ITER_SOURCE
         };
-        // SAFETY: `bvecs` describe `len` bytes of pinned pages (type invariant) and
-        // outlive `it`, which lives only for this call.
+        // SAFETY: `bvecs` describe `len` bytes of pinned pages (type invariant); the
+        // iterator only records where they are.
         unsafe {
             bindings::iov_iter_bvec(
                 &mut it,
@@ -276,7 +296,7 @@ impl Pinned {
                 self.len,
             )
         };
-        f(&mut it)
+        it
     }
 }
 

@@ -354,6 +354,19 @@ impl Guard<'_> {
     pub(crate) fn state(&self) -> State {
         self.state
     }
+
+    /// The lock held.
+    pub(super) fn lock(&self) -> &TwoStateLock {
+        self.lock
+    }
+
+    /// Reports the release to lockdep but keeps the word held: the first half of a
+    /// hand-over (`handoff.rs`), whose `Handoff` releases the word.
+    #[inline(always)]
+    pub(super) fn forget_for_handoff(self) {
+        self.lock.dep_map.release(caller_ip());
+        core::mem::forget(self);
+    }
 }
 
 impl Drop for Guard<'_> {

@@ -4,6 +4,7 @@
 //! *add* and *block*, with lockdep support and a fairness gate.
 
 pub(crate) mod bench;
+mod handoff;
 mod harness;
 mod lock;
 pub(crate) mod owners;
@@ -16,6 +17,7 @@ pub(crate) mod selftest;
 pub(crate) mod state;
 pub(crate) mod stats;
 
+pub(crate) use handoff::{Handoff, LockHome};
 #[allow(unused_imports)]
 pub(crate) use lock::{lock_two, Guard, TwoStateLock};
 #[allow(unused_imports)]

@@ -72,27 +72,35 @@ impl Record {
     /// Sleeps briefly if the current task's bucket is full (only with more than
     /// `WAYS` such tasks hashed together at once).
     pub(crate) fn new(lock: &TwoStateLock, s: State) -> Record {
-        let task = current_task();
-        let slots = bucket(task);
         loop {
-            for slot in slots.iter() {
-                // Claim a free slot by its lock field (the task field stays null, so
-                // lookups ignore it until it is complete).
-                if slot
-                    .lock
-                    .compare_exchange(null_mut(), from_ref(lock).cast_mut(), Acquire, Relaxed)
-                    .is_ok()
-                {
-                    slot.state.store(encode(s), Relaxed);
-                    slot.task.store(task, Release);
-                    return Record {
-                        slot,
-                        _not_send: PhantomData,
-                    };
-                }
+            if let Some(r) = Record::try_new(lock, s) {
+                return r;
             }
             sleep_us(100);
         }
+    }
+
+    /// [`Record::new`] without sleeping: `None` if the current task's bucket is
+    /// full (for `RWF_NOWAIT`, which then answers `EAGAIN`).
+    pub(crate) fn try_new(lock: &TwoStateLock, s: State) -> Option<Record> {
+        let task = current_task();
+        for slot in bucket(task).iter() {
+            // Claim a free slot by its lock field (the task field stays null, so
+            // lookups ignore it until it is complete).
+            if slot
+                .lock
+                .compare_exchange(null_mut(), from_ref(lock).cast_mut(), Acquire, Relaxed)
+                .is_ok()
+            {
+                slot.state.store(encode(s), Relaxed);
+                slot.task.store(task, Release);
+                return Some(Record {
+                    slot,
+                    _not_send: PhantomData,
+                });
+            }
+        }
+        None
     }
 }
 

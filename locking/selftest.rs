@@ -10,6 +10,7 @@ use super::{
     harness::{Shared, StreamConfig},
     lock_two, owners,
     state::{self, GateMode, State},
+    LockHome, TwoStateLock,
 };
 use crate::kapi::{
     debugfs::TextBuf,
@@ -54,7 +55,7 @@ impl Ktap {
 
 /// Runs the lock test suite; Err(EIO) if a case failed.
 pub(crate) fn run_lock_suite() -> Result {
-    let mut t = Ktap::start(11);
+    let mut t = Ktap::start(12);
     t.case("mutual_exclusion_gate_on", mutual_exclusion(GateMode::On)?);
     t.case(
         "mutual_exclusion_gate_off",
@@ -84,6 +85,7 @@ pub(crate) fn run_lock_suite() -> Result {
     t.case("nested_acquire_passes_closed_gate", nested_acquire()?);
     t.case("owner_records_name_the_holding_task_only", owner_records()?);
     t.case("lock_two_takes_both_once_each", lock_two_both()?);
+    t.case("handoff_released_by_another_task", handoff()?);
     log_stats();
     pr_info!(
         "# lock suite: {} passed, {} failed\n",
@@ -286,6 +288,53 @@ fn lock_two_both() -> Result<bool> {
     drop((g1, g2));
     pr_info!("# lock_two: both held once each: {}\n", ok);
     Ok(ok && a.lock.word() == state::UNLOCKED && b.lock.word() == state::UNLOCKED)
+}
+
+/// A test lock kept alive by a reference, for hand-overs.
+struct Home(Arc<Shared<TwoStateLock>>);
+
+impl LockHome for Home {
+    fn lock(&self) -> &TwoStateLock {
+        &self.0.lock
+    }
+}
+
+/// A hold handed over by this task and released by another (as an asynchronous
+/// direct IO's completion releases *block*): the lock stays held after the
+/// hand-over, a queued *add* waiter gets in only once the other task drops it, and
+/// a hand-over to another lock's home is refused with the hold intact. Lockdep
+/// must see a balanced acquire and release in this task: any report (bad unlock
+/// balance, lock held on return) fails the suite.
+fn handoff() -> Result<bool> {
+    let (sh, other) = (Shared::new(GateMode::On, 0)?, Shared::new(GateMode::On, 0)?);
+    let g = sh.lock.lock(State::Block);
+    let g = match g.into_handoff(Home(other.clone())) {
+        Err((g, _)) => g,
+        Ok(_) => return Ok(false),
+    };
+    let refused =
+        sh.lock.word() == state::one(State::Block) && other.lock.word() == state::UNLOCKED;
+    let Ok(h) = g.into_handoff(Home(sh.clone())) else {
+        return Ok(false);
+    };
+    let held = sh.lock.word() == state::one(State::Block);
+    let waiter = sh.spawn_waiter(State::Add)?;
+    let waited = !waiter.wait_done(100);
+    let releaser = KThread::spawn(c_str!("tsfs-handoff"), move || {
+        sleep_ms(50);
+        drop(h);
+    })?;
+    let got_in = waiter.wait_done(2000);
+    drop(releaser);
+    drop(waiter);
+    pr_info!(
+        "# hand-over to another lock refused: {}; held after hand-over: {}; waiter waited: {}; in after release elsewhere: {}\n",
+        refused,
+        held,
+        waited,
+        got_in
+    );
+    Ok(refused && held && waited && got_in && sh.lock.word() == state::UNLOCKED)
 }
 
 /// A task's record of holding the lock is visible to that task only, names the

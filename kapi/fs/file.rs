@@ -30,6 +30,8 @@ extern "C" {
     fn tsfs_file_accessed(file: *mut bindings::file);
     fn tsfs_iocb_is_nowait(iocb: *const bindings::kiocb) -> bool;
     fn tsfs_iocb_is_append(iocb: *const bindings::kiocb) -> bool;
+    fn tsfs_iocb_is_async(iocb: *const bindings::kiocb) -> bool;
+    fn tsfs_iocb_is_dsync(iocb: *const bindings::kiocb) -> bool;
     fn tsfs_dir_emit(
         ctx: *mut bindings::dir_context,
         name: *const kernel::ffi::c_char,
@@ -99,7 +101,12 @@ impl<T: FileSystem> File<T> {
 /// # Invariants
 ///
 /// `iocb` and `iter` are the live arguments of a `read_iter` (`write` false) or
-/// `write_iter` call on a file of type `T`, valid and used by nothing else for `'a`.
+/// `write_iter` call on a file of type `T`, valid and used by nothing else for `'a`
+/// — until a direct IO of it is queued to complete asynchronously
+/// (`direct::Submitted::Queued`): its completion may then change `iocb` at any
+/// time, so the filesystem returns `EIOCBQUEUED` at once without using the
+/// request again. (The memory stays valid until the call returns: AIO and io_uring
+/// keep the request, and its file, until their submission is over.)
 pub(crate) struct IoRequest<'a, T: FileSystem> {
     pub(super) iocb: *mut bindings::kiocb,
     pub(super) iter: *mut bindings::iov_iter,
@@ -140,6 +147,20 @@ impl<'a, T: FileSystem> IoRequest<'a, T> {
     pub(crate) fn nowait(&self) -> bool {
         // SAFETY: `iocb` is live (type invariant).
         unsafe { tsfs_iocb_is_nowait(self.iocb) }
+    }
+
+    /// An asynchronous request (AIO, io_uring; not polled): it may complete after
+    /// `read_iter` or `write_iter` returns.
+    pub(crate) fn is_async(&self) -> bool {
+        // SAFETY: `iocb` is live (type invariant).
+        unsafe { tsfs_iocb_is_async(self.iocb) }
+    }
+
+    /// A write that must reach stable storage before it completes (`O_DSYNC`,
+    /// `O_SYNC`, `RWF_DSYNC`, a sync inode).
+    pub(crate) fn is_dsync(&self) -> bool {
+        // SAFETY: `iocb` is live (type invariant).
+        unsafe { tsfs_iocb_is_dsync(self.iocb) }
     }
 
     /// The user buffer.

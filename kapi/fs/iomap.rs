@@ -244,9 +244,8 @@ impl<U: DioOperations> DioTable<U> {
     const TABLE: bindings::iomap_dio_ops = {
         // SAFETY: all-zero is a valid `iomap_dio_ops` (no callbacks, no bio set).
         let mut ops: bindings::iomap_dio_ops = unsafe { core::mem::zeroed() };
-        if U::HAS_WRITE_DONE {
-            ops.end_io = Some(dio_end_io::<U>);
-        }
+        // Always: an asynchronous write's context is released by it.
+        ops.end_io = Some(dio_end_io::<U>);
         ops
     };
 }
@@ -262,7 +261,25 @@ unsafe extern "C" fn dio_end_io<U: DioOperations>(
     error: c_int,
     _flags: c_uint,
 ) -> c_int {
-    if error != 0 || size <= 0 {
+    // SAFETY: as iomap promises above.
+    let ret = unsafe { write_end_io::<U>(iocb, size, error) };
+    // An asynchronous round's pinned pages and hold go only after the write's
+    // completion work (here, before `ki_complete`).
+    super::dio_async::complete(iocb);
+    ret
+}
+
+/// The filesystem's part of [`dio_end_io`].
+///
+/// # Safety
+///
+/// As for [`dio_end_io`].
+unsafe fn write_end_io<U: DioOperations>(
+    iocb: *mut bindings::kiocb,
+    size: isize,
+    error: c_int,
+) -> c_int {
+    if error != 0 || size <= 0 || !U::HAS_WRITE_DONE {
         return error;
     }
     from_result(|| {

@@ -20,10 +20,12 @@
 //! | `address_space.rs` | `address_space_operations` (iomap's) | |
 //! | `iomap.rs` | `iomap_ops`, `iomap_writeback_ops`, iomap's helpers | [`iomap::Operations`] |
 //! | `direct.rs` | direct IO mechanisms of a request | |
+//! | `dio_async.rs` | what an asynchronous direct IO keeps until it completes | |
 //! | `vm.rs` | `vm_operations_struct`, `vm_fault` | [`vm::Operations`] |
 
 pub(crate) mod address_space;
 pub(crate) mod dentry;
+pub(crate) mod dio_async;
 pub(crate) mod direct;
 pub(crate) mod file;
 pub(crate) mod inode;

@@ -83,6 +83,8 @@ impl Drop for Registration {
         // here is the matching call. It cannot fail for a registered type.
         unsafe { bindings::unregister_filesystem(FS_TYPE.0.get()) };
         REGISTERED.store(false, Ordering::Release);
+        // No direct IO completion work of the module's may still be queued.
+        super::dio_async::wait_idle();
     }
 }
 

@@ -6,6 +6,10 @@
 # statfs), that the data is right, and that ftruncate up reads zeros, never the old
 # disk contents it planted in the free blocks. Each file system is then checked with
 # fsck.tsfs -n after unmounting.
+# Then a process killed (SIGKILL) with 32 asynchronous direct IOs in flight (fio,
+# libaio, reads then writes): every *block* hold handed to a completion must be
+# released and the pinned pages unpinned, so the file stays usable (a page fault on
+# it and a truncate complete), and fsck.tsfs -n is clean.
 . "$TSFS_ROOT/tests/guest/lib.sh"
 
 bin=$TSFS_ROOT/target/release/tsfs-dio-test
@@ -45,6 +49,49 @@ for dsync in "" --dsync; do
         check "$name: fsck.tsfs -n clean" fsck.tsfs -n "$dev"
     fi
 done
+
+stats=/sys/kernel/debug/tsfs/$disk/dio_stats
+counter() { awk -v k="$1" '$1 == k { print $2 }' "$stats"; }
+# no_holds_left: async_inflight back to 0 within 10 s.
+no_holds_left() {
+    local i
+    for i in $(seq 100); do
+        [ "$(counter async_inflight)" = 0 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+if check "SIGKILL: a 64 MiB tsfs" fresh -s 64M && check "fio is available" command -v fio; then
+    f=$mnt/killed
+    check "SIGKILL: a 16 MiB file" xfs_io -f -c "pwrite -q -b 1m 0 16m" -c fsync "$f"
+    for rw in randread randwrite; do
+        async0=$(counter async_requests)
+        # --thread: the job is a thread of the one process SIGKILL ends.
+        fio --name=killed --filename="$f" --size=16m --direct=1 --ioengine=libaio --thread \
+            --iodepth=32 --bs=64k --rw=$rw --time_based --runtime=120 --eta=never --output=/dev/null &
+        pid=$!
+        # Kill it once it has had more than 32 requests queued asynchronously
+        # (fio may take a while to start in a loaded VM).
+        for i in $(seq 600); do
+            [ $(($(counter async_requests) - async0)) -gt 32 ] && break
+            sleep 0.1
+        done
+        queued=$(($(counter async_requests) - async0))
+        check "SIGKILL ($rw): fio was still running" kill -0 $pid
+        kill -9 $pid
+        wait $pid 2>/dev/null
+        check "SIGKILL ($rw): no fio process is left" test -z "$(pgrep -x fio)"
+        [ "$queued" -gt 32 ] && ok "SIGKILL ($rw): killed while completing asynchronously ($queued queued)" ||
+            not_ok "SIGKILL ($rw): only $queued requests queued asynchronously in 60 s (want > 32)"
+        check "SIGKILL ($rw): every hold handed to a completion is released" no_holds_left
+        check "SIGKILL ($rw): a page fault on the file completes" \
+            timeout 60 xfs_io -c "mmap -rw 0 64k" -c "mwrite -S 0x33 0 64k" -c "msync -s 0 64k" "$f"
+        check "SIGKILL ($rw): a truncate of the file completes" \
+            timeout 60 xfs_io -c "truncate 8m" -c "truncate 16m" "$f"
+    done
+    check "SIGKILL: unmount" umount "$mnt"
+    check "SIGKILL: fsck.tsfs -n clean" fsck.tsfs -n "$dev"
+fi
 
 check "rmmod tsfs" rmmod tsfs
 done_testing

@@ -73,13 +73,45 @@ done
 
 # Queue depth 32: 10 self-mapped pages written and 10 read fall back, the 44
 # other pages (and the read-back) are true DIO.
+# The 44 true-DIO requests are whole-request rounds: they complete asynchronously
+# (queued, *block* released by the completion), the self-mapped ones do not.
 for engine in aio uring; do
     snapshot
+    async0=$(counter async_requests)
     check "queue depth 32 ($engine) runs" "$bin" qd32 "$dir/c-qd32" --engine=$engine
     [ "$(delta_self)" = $((20 * page)) ] && [ "$(delta_direct)" -ge $((44 * page)) ] &&
         ok "queue depth 32 ($engine): exactly the 20 self-mapped pages fall back (fallback +$(delta_self), direct +$(delta_direct))" ||
         not_ok "queue depth 32 ($engine): fallback +$(delta_self) (want $((20 * page))), direct +$(delta_direct) (want >= $((44 * page)))"
+    queued=$(($(counter async_requests) - async0))
+    [ "$queued" -gt 0 ] && [ "$queued" -le 44 ] &&
+        ok "queue depth 32 ($engine): true-DIO requests complete asynchronously ($queued of 44 queued)" ||
+        not_ok "queue depth 32 ($engine): $queued requests queued asynchronously (want 1..44)"
 done
+high=$(counter async_high_water)
+[ "$high" -gt 1 ] && ok "several asynchronous requests were in flight at once (high-water mark $high)" ||
+    not_ok "asynchronous requests in flight at once: high-water mark $high (want > 1)"
+# async_wait_zero: every hold handed to a completion is released (within 10 s).
+async_wait_zero() {
+    local i
+    for i in $(seq 100); do
+        [ "$(counter async_inflight)" = 0 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+check "every *block* hold handed to a completion is released (async_inflight back to 0)" async_wait_zero
+
+# One pwritev of 16 one-page segments is one round: pinning goes across segments.
+rounds0=$(counter extra_rounds)
+snapshot
+xfs_io -f -c "pwrite -q -S 0x5a 0 64k" /tmp/dio-16seg.expected
+check "pwritev of 16 segments with O_DIRECT" xfs_io -f -d -c "pwrite -q -V 16 -b 4096 -S 0x5a 0 64k" "$dir/c-16seg"
+rounds=$(($(counter extra_rounds) - rounds0))
+[ "$rounds" = 0 ] && [ "$(delta_direct)" = 65536 ] &&
+    ok "a 16-segment pwritev is one true-DIO round (extra rounds +0, direct +65536)" ||
+    not_ok "a 16-segment pwritev: extra rounds +$rounds (want 0), direct +$(delta_direct) (want 65536)"
+echo 3 >/proc/sys/vm/drop_caches
+check "the 16 segments landed in order" cmp /tmp/dio-16seg.expected "$dir/c-16seg"
 
 # With the detection off, the same self-overlapping IO must still complete with
 # the right data and no spinning (the backstops: pinned pages are written from as

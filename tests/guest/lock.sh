@@ -16,8 +16,8 @@ while read -r status n name; do
         not) not_ok "kernel: ${name#ok }"; cases=$((cases + 1)) ;;
     esac
 done < <(printf '%s\n' "$ktap" | grep -E '^(ok|not ok) ')
-if [ "$rc" = 0 ] && [ "$cases" = 11 ]; then ok "lock suite: write returned success, 11 cases reported"
-else not_ok "lock suite: write exit $rc, $cases cases reported (want 0 and 11)"; fi
+if [ "$rc" = 0 ] && [ "$cases" = 12 ]; then ok "lock suite: write returned success, 12 cases reported"
+else not_ok "lock suite: write exit $rc, $cases cases reported (want 0 and 12)"; fi
 check "debugfs lock_stats shows the test lock class with its gate closures" \
     sh -c 'cat /sys/kernel/debug/tsfs/lock_stats; grep -q "^class tsfs_test_lock" /sys/kernel/debug/tsfs/lock_stats && grep -q "gate_closures [1-9]" /sys/kernel/debug/tsfs/lock_stats'
 check "legal use (consistent order, nested acquire, lock_two) runs" sh -c "echo lockdep-legal > $ctl"
