@@ -394,7 +394,7 @@ bool tsfs_iocb_is_append(const struct kiocb *iocb)
 	return iocb->ki_flags & IOCB_APPEND;
 }
 
-bool tsfs_iocb_is_async(const struct kiocb *iocb)
+bool tsfs_iocb_is_async(struct kiocb *iocb)
 {
 	return !is_sync_kiocb(iocb) && !(iocb->ki_flags & IOCB_HIPRI);
 }

@@ -98,7 +98,7 @@ bool tsfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
 
 bool tsfs_iocb_is_nowait(const struct kiocb *iocb);
 bool tsfs_iocb_is_append(const struct kiocb *iocb);
-bool tsfs_iocb_is_async(const struct kiocb *iocb);
+bool tsfs_iocb_is_async(struct kiocb *iocb);
 bool tsfs_iocb_is_dsync(const struct kiocb *iocb);
 void tsfs_iocb_no_caller_comp(struct kiocb *iocb);
 bool tsfs_mmap_read_trylock(struct mm_struct *mm);

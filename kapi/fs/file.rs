@@ -30,7 +30,7 @@ extern "C" {
     fn tsfs_file_accessed(file: *mut bindings::file);
     fn tsfs_iocb_is_nowait(iocb: *const bindings::kiocb) -> bool;
     fn tsfs_iocb_is_append(iocb: *const bindings::kiocb) -> bool;
-    fn tsfs_iocb_is_async(iocb: *const bindings::kiocb) -> bool;
+    fn tsfs_iocb_is_async(iocb: *mut bindings::kiocb) -> bool;
     fn tsfs_iocb_is_dsync(iocb: *const bindings::kiocb) -> bool;
     fn tsfs_dir_emit(
         ctx: *mut bindings::dir_context,
