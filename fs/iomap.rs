@@ -70,9 +70,13 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Resul
             unwritten: false,
         } => {
             let mut m = existing(fb, disk_block, blocks);
-            // A direct write growing the file over written blocks (the end of
-            // its last block): its completion changes the size.
-            m.dirty = flags.direct() && flags.write() && pos.saturating_add(length) > inode.size();
+            // A direct write whose `O_DSYNC` needs more than its data on disk
+            // (no FUA write-through): the inode has changes `fdatasync` must
+            // write, or the write grows the file over written blocks (the end
+            // of its last block) and its completion changes the size.
+            m.dirty = flags.direct()
+                && flags.write()
+                && (pos.saturating_add(length) > inode.size() || inode.data().datasync_dirty());
             Ok(m)
         }
         Map::Mapped {

@@ -13,7 +13,8 @@
 //! | `inode.rs` | loading, writing, creating and freeing inodes |
 //! | `dir.rs` | directory slots |
 //! | `namei.rs` | lookup, create, mkdir, link, unlink, rmdir, rename |
-//! | `file.rs` | open, buffered write, fsync, setattr and truncate |
+//! | `file.rs` | open, buffered write, setattr and truncate |
+//! | `fsync.rs` | fsync and fdatasync, synchronous inode writes |
 //! | `iomap.rs` | mapping file ranges to blocks, allocating on write |
 //! | `mmap.rs` | page faults |
 //! | `dio.rs` | direct IO, with buffered fallback for self-mapped buffers |
@@ -40,6 +41,7 @@ pub(crate) mod dio;
 pub(crate) mod dir;
 pub(crate) mod extents;
 pub(crate) mod file;
+pub(crate) mod fsync;
 pub(crate) mod inode;
 pub(crate) mod iomap;
 pub(crate) mod mmap;
@@ -98,6 +100,10 @@ impl vfs::sb::Operations for Tsfs {
 
     fn write_inode(inode: &Inode, sync: bool) -> Result {
         inode::write_inode(inode, sync)
+    }
+
+    fn dirty_inode(inode: &Inode, datasync: bool) {
+        inode.data().note_dirty(datasync)
     }
 
     fn evict_inode(inode: &Inode) {
@@ -219,7 +225,7 @@ impl vfs::file::Operations for Directory {
     type FileSystem = Tsfs;
 
     fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> Result {
-        file::fsync(file, start, end, datasync)
+        fsync::fsync(file, start, end, datasync)
     }
 
     fn readdir(file: &File<Tsfs>, ctx: &mut DirContext<'_>) -> Result {
@@ -264,7 +270,7 @@ impl vfs::file::Operations for Regular {
     }
 
     fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> Result {
-        file::fsync(file, start, end, datasync)
+        fsync::fsync(file, start, end, datasync)
     }
 }
 
