@@ -33,7 +33,8 @@ use kernel::{
 /// `fsync` (`datasync` false) or `fdatasync` of a file or directory: the data
 /// of `start ..= end`, the queued metadata buffers, then the inode with its
 /// bitmap blocks unless only what `fdatasync` may skip (the timestamps)
-/// changed; then one device cache flush.
+/// changed, and the directories holding a new name of it; then one device
+/// cache flush.
 pub(crate) fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> Result {
     file.write_and_wait(start, end)?;
     let inode = file.inode();
@@ -43,6 +44,18 @@ pub(crate) fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> 
     } else {
         unsynced::INODE | unsynced::DATASYNC
     };
+    sync_inode(inode, needed)?;
+    if inode.data().take_new_name() {
+        if let Err(e) = sync_parents(file) {
+            inode.data().note_new_name();
+            return Err(e);
+        }
+    }
+    inode.super_block().flush_device()
+}
+
+/// Writes the inode if it has unsynced changes among `needed`, and waits.
+fn sync_inode(inode: &Inode, needed: u8) -> Result {
     let data = inode.data();
     if data.unsynced() & needed != 0 {
         // Marks the VFS inode clean too (its `write_inode` is `write_synced`)...
@@ -54,7 +67,26 @@ pub(crate) fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> 
             write_synced(inode, &guard)?;
         }
     }
-    inode.super_block().flush_device()
+    Ok(())
+}
+
+/// A file that got a new name: the directory holding it (the one it was opened
+/// through), and up the tree while the directory itself is newly named, so that
+/// the file is found after a crash.
+fn sync_parents(file: &File<Tsfs>) -> Result {
+    let mut entry = file.parent();
+    while let Some(dentry) = entry {
+        let Some(dir) = dentry.inode() else {
+            break;
+        };
+        dir.sync_buffers()?;
+        sync_inode(dir, unsynced::DATASYNC)?;
+        if dentry.is_root() || !dir.data().take_new_name() {
+            break;
+        }
+        entry = dentry.parent();
+    }
+    Ok(())
 }
 
 /// Writes the inode and its extent block, after the bitmap blocks holding its

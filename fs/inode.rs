@@ -19,8 +19,8 @@ use crate::kapi::{
 };
 use crate::locking::{GateMode, TwoStateLock};
 use core::sync::atomic::{
-    AtomicU8,
-    Ordering::{AcqRel, Acquire, Relaxed},
+    AtomicBool, AtomicU8,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use kernel::{
     new_mutex,
@@ -103,6 +103,9 @@ pub(crate) struct InodeData {
     /// that finds nothing unsynced knows that any earlier one has finished.
     #[pin]
     sync_lock: Mutex<()>,
+    /// The inode got a new name (created, linked, renamed) since its last
+    /// `fsync`, which then syncs the directory holding it too.
+    new_name: AtomicBool,
 }
 
 /// Bits of [`InodeData`]'s unsynced state.
@@ -145,6 +148,7 @@ impl InodeData {
             ),
             unsynced: AtomicU8::new(0),
             sync_lock <- new_mutex!((), "tsfs_inode_sync"),
+            new_name: AtomicBool::new(false),
         }? Error)
     }
 
@@ -179,6 +183,16 @@ impl InodeData {
     /// Gives back bits from [`InodeData::take_unsynced`] after a failed write.
     pub(crate) fn restore_unsynced(&self, bits: u8) {
         self.unsynced.fetch_or(bits, AcqRel);
+    }
+
+    /// The inode got a new name in a directory.
+    pub(crate) fn note_new_name(&self) {
+        self.new_name.store(true, Release);
+    }
+
+    /// Whether the inode got a new name since the last call; clears it.
+    pub(crate) fn take_new_name(&self) -> bool {
+        self.new_name.swap(false, AcqRel)
     }
 
     /// Locks out other synchronous writes of the inode.
