@@ -368,6 +368,10 @@ fn load(sb: &SuperBlock, info: &SbInfo, new: &NewInode, ino: u32) -> Result {
     new.set_generation(disk.generation.get());
     new.set_blocks(disk.blocks.get());
     set_kind(new, kind);
+    // The block just read may be a dirty buffer that write-back filled without
+    // waiting before an earlier copy of the inode left memory: the first fsync
+    // writes the inode and its bitmap blocks whatever changed.
+    new.data().note_dirty(true);
     let mut meta = new.data().meta();
     meta.extents = ExtentList::from_checked(items)?;
     meta.overflow = overflow;
