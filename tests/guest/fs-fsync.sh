@@ -3,7 +3,9 @@
 # one file leaves another file's dirty data and another directory's dirty blocks
 # alone and flushes the device cache once; fdatasync after a change of the
 # timestamps only writes the data and no inode; O_DSYNC writes (direct and
-# buffered) over written blocks write their data and flush at most once per call.
+# buffered) over written blocks write their data and flush at most once per call,
+# and on a device without a write cache a direct one is written through unless
+# the inode has unsynced changes (IOMAP_F_DIRTY).
 . "$TSFS_ROOT/tests/guest/lib.sh"
 
 DEV=$TEST_DEV
@@ -94,6 +96,20 @@ is "O_DSYNC buffered overwrite: at most one flush per call" "$(flushes)" -le 4
 measure dd if=/dev/zero of="$M/b" bs=64k count=4 seek=512 oflag=direct,dsync conv=notrunc status=none
 is "extending O_DSYNC direct write writes data and metadata" "$(sectors)" -gt 512
 is "extending O_DSYNC direct write: at most one flush per call" "$(flushes)" -le 4
+
+# A device without a volatile write cache: an O_DSYNC direct overwrite is
+# written through, no fsync and no flush, while the inode has nothing unsynced
+# that fdatasync needs; once it has (the size grown by truncate), the write is
+# not written through: iomap calls fsync, which writes the inode.
+check "b synced again" xfs_io -c fsync "$M/b"
+echo "write through" >"/sys/block/$NAME/queue/write_cache"
+measure dd if=/dev/zero of="$M/b" bs=64k count=4 oflag=direct,dsync conv=notrunc status=none
+is "write-through device: O_DSYNC direct overwrite writes its data only" "$(sectors)" -eq 512
+is "write-through device: no flush" "$(flushes)" -eq 0
+check "b grown by truncate (inode dirty for fdatasync)" xfs_io -c 'truncate 40m' "$M/b"
+measure dd if=/dev/zero of="$M/b" bs=64k count=4 oflag=direct,dsync conv=notrunc status=none
+is "write-through device, inode dirty: the O_DSYNC write also writes the inode" "$(sectors)" -ge $((512 + 8))
+echo "$wc" >"/sys/block/$NAME/queue/write_cache"
 
 check "unmount" umount "$M"
 check "fsck.tsfs -n: clean" fsck.tsfs -n "$DEV"
