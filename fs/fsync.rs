@@ -54,18 +54,20 @@ pub(crate) fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> 
     inode.super_block().flush_device()
 }
 
-/// Writes the inode if it has unsynced changes among `needed`, and waits.
+/// Writes the inode if it has unsynced changes among `needed`, and waits; also
+/// waits for a synchronous write of it already under way.
 fn sync_inode(inode: &Inode, needed: u8) -> Result {
     let data = inode.data();
     if data.unsynced() & needed != 0 {
-        // Marks the VFS inode clean too (its `write_inode` is `write_synced`)...
+        // Marks the VFS inode clean too (its `write_inode` is `write_synced`).
         inode.sync_metadata()?;
-        // ...unless write-back already stored it without waiting: then the VFS
-        // inode is clean but its blocks may not be on disk.
-        let guard = data.lock_sync();
-        if data.unsynced() & needed != 0 {
-            write_synced(inode, &guard)?;
-        }
+    }
+    // Write-back may have stored the inode without waiting (the VFS inode is
+    // then clean but its blocks may not be on disk); and a concurrent fsync may
+    // have taken the unsynced state and still be writing: the lock waits for it.
+    let guard = data.lock_sync();
+    if data.unsynced() & needed != 0 {
+        write_synced(inode, &guard)?;
     }
     Ok(())
 }
