@@ -23,8 +23,9 @@
 //! Lock order, outermost first: a directory's or file's inode lock (`i_rwsem`,
 //! taken by the VFS), the inode's page cache `TwoStateLock` (faults: *add*;
 //! truncation: *block*), the page cache invalidation lock, folio locks, the
-//! inode's metadata mutex, the allocator mutex, and innermost the buffer lock of
-//! a metadata block, which is never held while anything else is taken.
+//! inode's sync mutex (synchronous inode writes, fs/fsync.rs), the inode's
+//! metadata mutex, the allocator mutex, and innermost the buffer lock of a
+//! metadata block, which is never held while anything else is taken.
 
 use crate::kapi::fs::{
     self as vfs,
