@@ -169,7 +169,7 @@ fn grow(sb: &SuperBlock, dir: &LockedInode<'_>, name: &[u8], ino: u32, file_type
     let (block, _) = info.alloc().alloc_blocks(sb, goal, 1)?;
     let result = (|| -> Result {
         let buf = Buffer::get_for_overwrite(sb, block)?;
-        buf.overwrite(|data| {
+        buf.overwrite_for(dir, |data| {
             data.fill(0);
             encode_dirent(data, ino, file_type, name).map_err(name_errno)
         })?;
@@ -194,7 +194,9 @@ fn modify_slot(dir: &Inode, slot: u64, f: impl FnOnce(&mut [u8]) -> Result) -> R
     let sb = dir.super_block();
     let buf = Buffer::read(sb, disk_block(sb, dir, slot / SLOTS_PER_BLOCK)?)?;
     let start = (slot % SLOTS_PER_BLOCK) as usize * DIRENT_SIZE;
-    buf.modify(|data| f(data.get_mut(start..start + DIRENT_SIZE).ok_or(EINVAL)?))
+    buf.modify_for(dir, |data| {
+        f(data.get_mut(start..start + DIRENT_SIZE).ok_or(EINVAL)?)
+    })
 }
 
 /// Frees slot `slot` of `dir`.

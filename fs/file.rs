@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Regular files: open, buffered write, fsync, attribute changes and truncation.
+//! Regular files: open, buffered write, attribute changes and truncation
+//! (fsync is fs/fsync.rs).
 //!
 //! Buffered reads are the VFS's `generic_file_read_iter` over tsfs's iomap read
 //! path. Direct IO (`O_DIRECT`) is fs/dio.rs, under the inode lock.
@@ -162,17 +163,6 @@ fn lock_for<'a>(req: &IoRequest<'_, Tsfs>, inode: &'a Inode) -> Result<LockGuard
     } else {
         Ok(inode.lock())
     }
-}
-
-/// `fsync`: the data, the inode, and every metadata block (bitmaps, directory
-/// and extent blocks), then a device cache flush.
-pub(crate) fn fsync(file: &File<Tsfs>, start: i64, end: i64, _datasync: bool) -> Result {
-    file.write_and_wait(start, end)?;
-    let inode = file.inode();
-    inode.sync_metadata()?;
-    let sb = inode.super_block();
-    sb.sync_device()?;
-    sb.flush_device()
 }
 
 /// `setattr`: a size change truncates and sets the modification and change times

@@ -19,7 +19,10 @@ use crate::kapi::{
     sync::mutex::{Mutex, MutexGuard},
 };
 use crate::locking::{GateMode, TwoStateLock};
-use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicBool, AtomicU8,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+};
 use kernel::{c_str, prelude::*, types::ARef};
 
 /// The gate mode of inodes created from now on (0 on, 1 deadline 10 ms, 2 off):
@@ -84,6 +87,27 @@ pub(crate) struct InodeData {
     /// inode lock and folio locks, and outside the allocator lock.
     #[pin]
     meta: Mutex<InodeMeta>,
+    /// What changed since the inode was last written synchronously: the
+    /// [`unsynced`] bits, set when the VFS marks the inode dirty and cleared when
+    /// `write_inode` writes it and waits. Asynchronous write-back leaves them:
+    /// the block it dirties may still be only in memory.
+    unsynced: AtomicU8,
+    /// Serialises synchronous writes of the inode (fs/fsync.rs), so that one
+    /// that finds nothing unsynced knows that any earlier one has finished.
+    #[pin]
+    sync_lock: Mutex<()>,
+    /// The inode got a new name (created, linked, renamed) since its last
+    /// `fsync`, which then syncs the directory holding it too.
+    new_name: AtomicBool,
+}
+
+/// Bits of [`InodeData`]'s unsynced state.
+pub(crate) mod unsynced {
+    /// Some field of the inode changed.
+    pub(crate) const INODE: u8 = 1;
+    /// A field that `fdatasync` must write changed (size, block map, link
+    /// count, mode...: anything but the timestamps).
+    pub(crate) const DATASYNC: u8 = 2;
 }
 
 /// [`InodeMeta`], locked, with file system reclaim kept out (eviction takes the
@@ -116,7 +140,58 @@ impl InodeData {
                 c_str!("tsfs_inode_meta"),
                 crate::tsfs_static_class_key!(),
             ),
+            unsynced: AtomicU8::new(0),
+            sync_lock <- Mutex::new((), c_str!("tsfs_inode_sync"), crate::tsfs_static_class_key!()),
+            new_name: AtomicBool::new(false),
         }? Error)
+    }
+
+    /// The VFS marked the inode dirty; `datasync` if more than its timestamps.
+    pub(crate) fn note_dirty(&self, datasync: bool) {
+        let bits = if datasync {
+            unsynced::INODE | unsynced::DATASYNC
+        } else {
+            unsynced::INODE
+        };
+        self.unsynced.fetch_or(bits, AcqRel);
+    }
+
+    /// The [`unsynced`] bits now.
+    pub(crate) fn unsynced(&self) -> u8 {
+        self.unsynced.load(Acquire)
+    }
+
+    /// Whether something `fdatasync` must write changed since the inode was last
+    /// written synchronously.
+    pub(crate) fn datasync_dirty(&self) -> bool {
+        self.unsynced() & unsynced::DATASYNC != 0
+    }
+
+    /// Takes the unsynced bits (for a synchronous write of the inode, which
+    /// holds [`InodeData::lock_sync`]); [`InodeData::restore_unsynced`] gives them
+    /// back if the write fails.
+    pub(crate) fn take_unsynced(&self) -> u8 {
+        self.unsynced.swap(0, AcqRel)
+    }
+
+    /// Gives back bits from [`InodeData::take_unsynced`] after a failed write.
+    pub(crate) fn restore_unsynced(&self, bits: u8) {
+        self.unsynced.fetch_or(bits, AcqRel);
+    }
+
+    /// The inode got a new name in a directory.
+    pub(crate) fn note_new_name(&self) {
+        self.new_name.store(true, Release);
+    }
+
+    /// Whether the inode got a new name since the last call; clears it.
+    pub(crate) fn take_new_name(&self) -> bool {
+        self.new_name.swap(false, AcqRel)
+    }
+
+    /// Locks out other synchronous writes of the inode.
+    pub(crate) fn lock_sync(&self) -> MutexGuard<'_, ()> {
+        self.sync_lock.lock()
     }
 
     /// Locks the metadata.
@@ -296,6 +371,10 @@ fn load(sb: &SuperBlock, info: &SbInfo, new: &NewInode, ino: u32) -> Result {
     new.set_generation(disk.generation.get());
     new.set_blocks(disk.blocks.get());
     set_kind(new, kind);
+    // The block just read may be a dirty buffer that write-back filled without
+    // waiting before an earlier copy of the inode left memory: the first fsync
+    // writes the inode and its bitmap blocks whatever changed.
+    new.data().note_dirty(true);
     let mut meta = new.data().meta();
     meta.extents = ExtentList::from_checked(items)?;
     meta.overflow = overflow;
@@ -324,8 +403,19 @@ fn check_directory_extents(extents: &[Extent], size: u64) -> core::result::Resul
 }
 
 /// `write_inode`: stores the inode (and its extent block) in the buffer cache;
-/// with `sync`, waits until they are on disk.
+/// with `sync`, writes it with what it needs on disk and waits (fs/fsync.rs).
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
+    if sync {
+        let guard = inode.data().lock_sync();
+        super::fsync::write_synced(inode, &guard)
+    } else {
+        store_inode(inode, false)
+    }
+}
+
+/// Stores the inode (and its extent block) in the buffer cache; with `sync`,
+/// writes them and waits.
+pub(crate) fn store_inode(inode: &Inode, sync: bool) -> Result {
     let sb = inode.super_block();
     let info = info_of(sb)?;
     let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;

@@ -76,9 +76,13 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Resul
             unwritten: false,
         } => {
             let mut m = existing(fb, disk_block, blocks);
-            // A direct write growing the file over written blocks (the end of
-            // its last block): its completion changes the size.
-            m.dirty = flags.direct() && flags.write() && pos.saturating_add(length) > inode.size();
+            // A direct write whose `O_DSYNC` needs more than its data on disk
+            // (no FUA write-through): the inode has changes `fdatasync` must
+            // write, or the write grows the file over written blocks (the end
+            // of its last block) and its completion changes the size.
+            m.dirty = flags.direct()
+                && flags.write()
+                && (pos.saturating_add(length) > inode.size() || inode.data().datasync_dirty());
             Ok(m)
         }
         Map::Mapped {
@@ -167,7 +171,8 @@ pub(crate) fn write_done(done: &WriteDone<'_, Tsfs>) -> Result {
     let first = done.pos() >> BLOCK_SHIFT;
     let end = done.pos().saturating_add(done.size()).div_ceil(BLOCK);
     let mut meta = inode.data().meta();
-    if meta.extents.any_unwritten(first, end) {
+    let converted = meta.extents.any_unwritten(first, end);
+    if converted {
         let sb = inode.super_block();
         let info = info_of(sb)?;
         let list = meta.extents.with_written(first, end)?;
@@ -175,8 +180,13 @@ pub(crate) fn write_done(done: &WriteDone<'_, Tsfs>) -> Result {
         inode.set_blocks(meta.blocks());
     }
     drop(meta);
+    let grows = done.pos().saturating_add(done.size()) > inode.size();
     done.extend_size();
-    inode.mark_dirty();
+    // An overwrite of written blocks inside the file changed nothing that
+    // `fdatasync` must write.
+    if converted || grows {
+        inode.mark_dirty();
+    }
     Ok(())
 }
 
@@ -253,8 +263,15 @@ pub(crate) fn end(
     if !flags.write() || flags.zeroing() || flags.overwrite_only() {
         return Ok(());
     }
-    if written > 0 {
-        // The size may have grown.
+    // A buffered write that reached the end of the file may have grown it (iomap
+    // sets the new size before this call). Other writes leave the inode clean
+    // for `fdatasync`: a fault never changes the size, and a direct write's
+    // completion records what it changed.
+    if written > 0
+        && !flags.direct()
+        && !flags.fault()
+        && pos.saturating_add(written) >= inode.size()
+    {
         inode.mark_dirty();
     }
     // New blocks; and any direct write's (its allocations are unwritten).

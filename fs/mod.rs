@@ -13,7 +13,8 @@
 //! | `inode.rs` | loading, writing, creating and freeing inodes |
 //! | `dir.rs` | directory slots |
 //! | `namei.rs` | lookup, create, mkdir, link, unlink, rmdir, rename |
-//! | `file.rs` | open, buffered write, fsync, setattr and truncate |
+//! | `file.rs` | open, buffered write, setattr and truncate |
+//! | `fsync.rs` | fsync and fdatasync, synchronous inode writes |
 //! | `iomap.rs` | mapping file ranges to blocks, allocating on write |
 //! | `mmap.rs` | page faults |
 //! | `dio.rs` | direct IO, with buffered fallback for self-mapped buffers |
@@ -22,8 +23,9 @@
 //! Lock order, outermost first: a directory's or file's inode lock (`i_rwsem`,
 //! taken by the VFS), the inode's page cache `TwoStateLock` (faults: *add*;
 //! truncation: *block*), the page cache invalidation lock, folio locks, the
-//! inode's metadata mutex, the allocator mutex, and innermost the buffer lock of
-//! a metadata block, which is never held while anything else is taken.
+//! inode's sync mutex (synchronous inode writes, fs/fsync.rs), the inode's
+//! metadata mutex, the allocator mutex, and innermost the buffer lock of a
+//! metadata block, which is never held while anything else is taken.
 
 use crate::kapi::fs::{
     self as vfs,
@@ -41,6 +43,7 @@ pub(crate) mod dio_async;
 pub(crate) mod dir;
 pub(crate) mod extents;
 pub(crate) mod file;
+pub(crate) mod fsync;
 pub(crate) mod inode;
 pub(crate) mod iomap;
 pub(crate) mod mmap;
@@ -99,6 +102,10 @@ impl vfs::sb::Operations for Tsfs {
 
     fn write_inode(inode: &Inode, sync: bool) -> Result {
         inode::write_inode(inode, sync)
+    }
+
+    fn dirty_inode(inode: &Inode, datasync: bool) {
+        inode.data().note_dirty(datasync)
     }
 
     fn evict_inode(inode: &Inode) {
@@ -220,7 +227,7 @@ impl vfs::file::Operations for Directory {
     type FileSystem = Tsfs;
 
     fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> Result {
-        file::fsync(file, start, end, datasync)
+        fsync::fsync(file, start, end, datasync)
     }
 
     fn readdir(file: &File<Tsfs>, ctx: &mut DirContext<'_>) -> Result {
@@ -265,7 +272,7 @@ impl vfs::file::Operations for Regular {
     }
 
     fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> Result {
-        file::fsync(file, start, end, datasync)
+        fsync::fsync(file, start, end, datasync)
     }
 }
 

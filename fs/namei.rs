@@ -66,6 +66,7 @@ fn make(
         new.discard();
         return Err(e);
     }
+    new.data().note_new_name();
     dir.touch_mtime_ctime();
     dir.mark_dirty();
     Ok(new)
@@ -115,6 +116,7 @@ pub(crate) fn link(old: &Dentry, dir: &LockedInode<'_>, dentry: &Dentry) -> Resu
     let name = dentry.name();
     validate_name(name).map_err(dir::name_errno)?;
     dir::add(dir, name, ino32(inode)?, file_type_of_mode(inode.mode()))?;
+    inode.data().note_new_name();
     inode.inc_nlink();
     inode.touch_ctime();
     inode.mark_dirty();
@@ -218,6 +220,7 @@ pub(crate) fn rename(
         new_dir.inc_nlink();
         src.data().meta().parent = ino32(new_dir)?;
     }
+    src.data().note_new_name();
     src.touch_ctime();
     src.mark_dirty();
     old_dir.touch_mtime_ctime();

@@ -9,8 +9,8 @@
 //! flight: so Rust never sees the bytes change under a shared borrow, and a block
 //! is never modified while it is being written.
 
-use super::fs::{FileSystem, SuperBlock};
-use core::ptr::NonNull;
+use super::fs::{FileSystem, INode, SuperBlock};
+use core::{mem::ManuallyDrop, ptr::NonNull};
 use kernel::{bindings, prelude::*};
 
 // bindgen's structs stand for C structs, a few of which hold config-dependent
@@ -80,21 +80,63 @@ impl Buffer {
         r
     }
 
+    /// [`Buffer::modify`] for a block that belongs to `inode` alone (a directory
+    /// block): the block is also queued on the inode's list of metadata buffers,
+    /// which an `fsync` of the inode writes ([`INode::sync_buffers`]).
+    pub(crate) fn modify_for<T: FileSystem, R>(
+        &self,
+        inode: &INode<T>,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> R {
+        let mut locked = self.lock();
+        let r = f(locked.bytes_mut());
+        drop(locked);
+        self.mark_dirty_for(inode);
+        r
+    }
+
     /// Runs `f` on the block's bytes, which it must fill completely, then marks
     /// the block up to date (whatever was on disk does not matter) and dirty.
     pub(crate) fn overwrite<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let r = self.fill(f);
+        self.mark_dirty();
+        r
+    }
+
+    /// [`Buffer::overwrite`] for a block that belongs to `inode` alone, queued on
+    /// its list of metadata buffers as in [`Buffer::modify_for`].
+    pub(crate) fn overwrite_for<T: FileSystem, R>(
+        &self,
+        inode: &INode<T>,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> R {
+        let r = self.fill(f);
+        self.mark_dirty_for(inode);
+        r
+    }
+
+    /// Runs `f` on the block's bytes, which it must fill completely, then marks
+    /// the block up to date.
+    fn fill<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
         let mut locked = self.lock();
         let r = f(locked.bytes_mut());
         // SAFETY: `bh` is live and locked by us; its contents are now what we want.
         unsafe { tsfs_set_buffer_uptodate(self.bh.as_ptr()) };
-        drop(locked);
-        self.mark_dirty();
         r
     }
 
     fn mark_dirty(&self) {
         // SAFETY: `bh` is a live, up-to-date buffer (type invariant).
         unsafe { bindings::mark_buffer_dirty(self.bh.as_ptr()) };
+    }
+
+    fn mark_dirty_for<T: FileSystem>(&self, inode: &INode<T>) {
+        // SAFETY: `bh` is a live, up-to-date buffer of the block device (type
+        // invariant) and `inode` a live inode of the same super block, so every
+        // buffer queued on its list comes from the same device mapping (which the
+        // C function requires). An inode's list is emptied before the inode is
+        // freed (`invalidate_inode_buffers` at eviction).
+        unsafe { bindings::mark_buffer_dirty_inode(self.bh.as_ptr(), inode.as_ptr()) };
     }
 
     /// Writes the block now if it is dirty, and waits; `EIO` if that failed.
@@ -158,7 +200,8 @@ impl Drop for LockedBuffer<'_> {
 
 /// Forgets block `block`'s cached buffer, if any, for a block that tsfs has just
 /// freed: a dirty copy of a directory or extent block must not be written later
-/// over whatever the block holds next. Waits for a write already in flight.
+/// over whatever the block holds next, nor stay queued on its old inode's list
+/// of metadata buffers. Waits for a write already in flight.
 pub(crate) fn forget<T: FileSystem>(sb: &SuperBlock<T>, block: u64) {
     // SAFETY: `sb` is a live super block; this returns a referenced buffer or null.
     let bh = unsafe { tsfs_sb_find_get_block(sb.as_ptr(), block) };
@@ -172,4 +215,22 @@ pub(crate) fn forget<T: FileSystem>(sb: &SuperBlock<T>, block: u64) {
     // lock keeps write-back (which tests the bit under the lock) from writing it.
     unsafe { tsfs_clear_buffer_dirty(bh.as_ptr()) };
     drop(locked);
+    let buf = ManuallyDrop::new(buf);
+    // SAFETY: we own one reference to the live buffer, which `__bforget` takes
+    // over (and `ManuallyDrop` keeps `Drop` from releasing it again); it takes the
+    // buffer off an inode's list of metadata buffers under that list's lock.
+    unsafe { bindings::__bforget(buf.bh.as_ptr()) };
+}
+
+/// Writes block `block` now if its buffer is cached and dirty, and waits: for a
+/// block shared by many inodes (a bitmap block), which no inode's list of
+/// metadata buffers holds. `EIO` if the write failed.
+pub(crate) fn sync_cached<T: FileSystem>(sb: &SuperBlock<T>, block: u64) -> Result {
+    // SAFETY: `sb` is a live super block; this returns a referenced buffer or null.
+    let bh = unsafe { tsfs_sb_find_get_block(sb.as_ptr(), block) };
+    match NonNull::new(bh) {
+        // INVARIANT: the lookup gave us a reference.
+        Some(bh) => Buffer { bh }.sync(),
+        None => Ok(()),
+    }
 }

@@ -5,6 +5,7 @@
 //! [`file::Operations`](Operations) implementer.
 
 use super::{
+    dentry::DentryRef,
     inode::{Locked, SharedGuard},
     iomap,
     vm::NewVma,
@@ -86,6 +87,14 @@ impl<T: FileSystem> File<T> {
     pub(crate) fn accessed(&self) {
         // SAFETY: the file is open (type invariant).
         unsafe { tsfs_file_accessed(self.as_ptr()) };
+    }
+
+    /// The entry of the directory the file was opened through (the file's own
+    /// entry for the root directory).
+    pub(crate) fn parent(&self) -> Option<DentryRef<T>> {
+        // SAFETY: the file is open (type invariant), so `f_path.dentry` is a live
+        // dentry of a super block of type `T`.
+        unsafe { DentryRef::parent_of((*self.as_ptr()).f_path.dentry) }
     }
 
     /// Writes back the file's dirty pages in `start ..= end` and waits, reporting

@@ -398,6 +398,14 @@ impl<T: FileSystem> INode<T> {
         // SAFETY: the inode is live (type invariant); this may sleep.
         to_result(unsafe { bindings::sync_inode_metadata(self.as_ptr(), 1) })
     }
+
+    /// Writes the metadata buffers queued on the inode's list
+    /// ([`Buffer::modify_for`](crate::kapi::buffer::Buffer::modify_for)) and waits;
+    /// the list is then empty. `EIO` if a write failed.
+    pub(crate) fn sync_buffers(&self) -> Result {
+        // SAFETY: the mapping lives with the inode (type invariant); this may sleep.
+        to_result(unsafe { bindings::sync_mapping_buffers(self.mapping()) })
+    }
 }
 
 /// An inode whose lock (`i_rwsem`) is held exclusively, by this task's

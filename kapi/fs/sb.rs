@@ -279,6 +279,13 @@ pub(crate) trait Operations {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// The VFS marked the inode dirty (`dirty_inode`): `datasync` if what changed
+    /// matters to `fdatasync` (anything but the timestamps). Called in any context
+    /// that may mark an inode dirty: it must not sleep.
+    fn dirty_inode(_inode: &INode<Self::FileSystem>, _datasync: bool) {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// An inode leaves memory (its page cache is already gone). Without it the
     /// VFS's default eviction applies.
     fn evict_inode(_inode: &INode<Self::FileSystem>) {
@@ -322,6 +329,9 @@ impl<U: Operations> Table<U> {
         if U::HAS_WRITE_INODE {
             ops.write_inode = Some(write_inode::<U>);
         }
+        if U::HAS_DIRTY_INODE {
+            ops.dirty_inode = Some(dirty_inode::<U>);
+        }
         if U::HAS_EVICT_INODE {
             ops.evict_inode = Some(evict_inode::<U>);
         }
@@ -356,6 +366,16 @@ unsafe extern "C" fn write_inode<U: Operations>(
 
 /// # Safety
 ///
+/// Called by the VFS with a live inode of `U`'s type and the `I_DIRTY_*` flags
+/// it is being marked with.
+unsafe extern "C" fn dirty_inode<U: Operations>(inode: *mut bindings::inode, flags: c_int) {
+    let datasync = flags as u32 & bindings::I_DIRTY_DATASYNC != 0;
+    // SAFETY: `inode` is a live inode of the type for the call.
+    U::dirty_inode(unsafe { INode::from_raw(inode) }, datasync);
+}
+
+/// # Safety
+///
 /// Called by the VFS with an inode of `U`'s type that is being evicted: no one
 /// else holds a reference, and no file or mapping of it is open.
 unsafe extern "C" fn evict_inode<U: Operations>(inode: *mut bindings::inode) {
@@ -363,6 +383,9 @@ unsafe extern "C" fn evict_inode<U: Operations>(inode: *mut bindings::inode) {
     unsafe { bindings::truncate_inode_pages_final(addr_of!((*inode).i_data).cast_mut()) };
     // SAFETY: `inode` is a live inode of the type for the call.
     U::evict_inode(unsafe { INode::from_raw(inode) });
+    // SAFETY: the inode is live; its queued metadata buffers (still dirty, left to
+    // the device's write-back) leave its list, which `clear_inode` wants empty.
+    unsafe { bindings::invalidate_inode_buffers(inode) };
     // SAFETY: the page cache is empty and the filesystem is done with the inode.
     unsafe { bindings::clear_inode(inode) };
 }

@@ -1,5 +1,7 @@
 # Crash consistency: boot 1 writes files and makes them durable (fsync, fdatasync,
-# O_SYNC, msync, O_DIRECT + fsync, a rename made durable by fsyncing the directory),
+# O_SYNC, msync, O_DIRECT + fsync, O_DSYNC direct writes, a rename made durable by
+# fsyncing the directory, new files whose fsync makes their names durable, one
+# fsynced next to another left dirty), with periodic write-back off,
 # then does more work it never syncs and stops the machine without unmounting.
 # Boot 2 sees the same disks: the unclean tsfs mounts (its free counts are rebuilt
 # from the bitmaps), every durable file is there with its exact bytes, and after
@@ -31,6 +33,8 @@ if [ "$boot" = 1 ]; then
     check "insmod tsfs.ko" insmod "$TSFS_KO"
     check "mkfs.tsfs" mkfs.tsfs -q "$DEV"
     check "mount" mount -t tsfs "$DEV" "$M"
+    # No periodic write-back: what reaches the disk is what the syncs write.
+    echo 0 >/proc/sys/vm/dirty_writeback_centisecs
     mkdir -p "$EXP/dir"
     dd if=/dev/urandom of="$EXP/written" bs=64k count=24 status=none
     check "write() then fsync: 1.5 MiB" dd if="$EXP/written" of="$M/written" bs=64k conv=fsync status=none
@@ -60,6 +64,18 @@ if [ "$boot" = 1 ]; then
     check "a rename made durable by fsync of the directory" sh -c "
         cp $EXP/direct $M/tmpname && xfs_io -c fsync $M/tmpname &&
         mv $M/tmpname $M/renamed && xfs_io -c fsync $M"
+    dd if=/dev/urandom of="$EXP/fsynced" bs=64k count=8 status=none
+    check "two new files dirty, only one fsynced (its name with it)" sh -c "
+        dd if=$EXP/fsynced of=$M/fsynced bs=64k status=none &&
+        dd if=/dev/urandom of=$M/not-fsynced bs=64k count=8 status=none &&
+        xfs_io -c fsync $M/fsynced"
+    mkdir -p "$EXP/newdir"
+    dd if=/dev/urandom of="$EXP/newdir/deep" bs=4k count=3 status=none
+    check "a new file in a new directory, fsync of the file alone" sh -c "
+        mkdir $M/newdir && dd if=$EXP/newdir/deep of=$M/newdir/deep bs=4k conv=fsync status=none"
+    dd if=/dev/urandom of="$EXP/dsync" bs=64k count=6 status=none
+    check "a file grown by O_DSYNC direct writes, no fsync" \
+        dd if="$EXP/dsync" of="$M/dsync" bs=64k oflag=direct,dsync status=none
     check "the expected contents saved for the next boot" save_expected
     # Work that is never synced: whether it survives is up to write-back; it must
     # not harm what was made durable, nor leave an image fsck cannot make clean.
