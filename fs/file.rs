@@ -10,7 +10,7 @@ use crate::format::BLOCK_SIZE;
 use crate::kapi::fs::{
     direct::{DirectRequest, InodeLock},
     file::{File, IoRequest},
-    inode::{LockGuard, SetAttr, SharedGuard},
+    inode::{InvalidateGuard, LockGuard, SetAttr, SharedGuard},
 };
 use crate::locking::State;
 use kernel::prelude::*;
@@ -217,15 +217,27 @@ fn truncate(inode: &LockedInode<'_>, size: u64) -> Result {
         meta.free_blocks_from(sb, info, size.div_ceil(block))?;
         inode.set_blocks(meta.blocks());
     } else {
-        // What lay past the old end in the old last block (a mapped page's tail)
-        // must not show through.
-        let tail = old.next_multiple_of(block) - old;
-        if tail != 0 {
-            IOMAP.zero_range(inode, old, tail)?;
-        }
-        invalidate.truncate_setsize(size);
+        grow(inode, &invalidate, size)?;
     }
     inode.touch_mtime_ctime();
     inode.mark_dirty();
+    Ok(())
+}
+
+/// Grows a regular file to `size` (truncation up, `fallocate`), under the locks
+/// [`truncate`] takes.
+pub(crate) fn grow(
+    inode: &LockedInode<'_>,
+    invalidate: &InvalidateGuard<'_, '_, Tsfs>,
+    size: u64,
+) -> Result {
+    let old = inode.size();
+    // What lay past the old end in the old last block (a mapped page's tail)
+    // must not show through.
+    let tail = old.next_multiple_of(u64::from(BLOCK_SIZE)) - old;
+    if tail != 0 {
+        IOMAP.zero_range(inode, old, tail)?;
+    }
+    invalidate.truncate_setsize(size);
     Ok(())
 }

@@ -23,3 +23,8 @@ pub(crate) fn enotempty() -> Error {
 pub(crate) fn enametoolong() -> Error {
     errno(bindings::ENAMETOOLONG)
 }
+
+/// `EOPNOTSUPP`: the operation (a `fallocate` mode, say) is not supported.
+pub(crate) fn eopnotsupp() -> Error {
+    errno(bindings::EOPNOTSUPP)
+}
