@@ -327,14 +327,9 @@ impl<T: FileSystem> INode<T> {
             return Ok(());
         }
         let end = start.saturating_add(len - 1);
-        let (s, e) = (
-            i64::try_from(start).map_err(|_| EINVAL)?,
-            i64::try_from(end).map_err(|_| EINVAL)?,
-        );
-        // SAFETY: the mapping lives with the inode (type invariant); may sleep.
-        to_result(unsafe { bindings::filemap_write_and_wait_range(self.mapping(), s, e) })?;
+        self.write_back(start, len)?;
         let shift = bindings::PAGE_SHIFT;
-        // SAFETY: as above.
+        // SAFETY: the mapping lives with the inode (type invariant); may sleep.
         let _ = unsafe {
             bindings::invalidate_inode_pages2_range(
                 self.mapping(),
