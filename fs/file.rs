@@ -176,11 +176,12 @@ pub(crate) fn fsync(file: &File<Tsfs>, start: i64, end: i64, _datasync: bool) ->
 /// `setattr`: a size change truncates and sets the modification and change times
 /// (`truncate(2)` asks for no time change, but POSIX wants both updated when the
 /// size changes); the rest is copied by the VFS helper, so explicit times win.
+/// Truncating to the current size frees the blocks preallocated past it.
 pub(crate) fn setattr(req: &SetAttr<'_, Tsfs>) -> Result {
     req.prepare()?;
     let inode = req.inode()?;
     if let Some(size) = req.new_size() {
-        if size != inode.size() {
+        if size != inode.size() || maps_past(&inode, size) {
             truncate(&inode, size)?;
         }
     }
@@ -205,7 +206,7 @@ fn truncate(inode: &LockedInode<'_>, size: u64) -> Result {
     let invalidate = inode.lock_invalidate();
     let block = u64::from(BLOCK_SIZE);
     let old = inode.size();
-    if size < old {
+    if size <= old {
         // The tail of the new last block must read as zeros if the file grows again.
         if size % block != 0 {
             IOMAP.truncate_page(inode, size)?;
@@ -222,6 +223,12 @@ fn truncate(inode: &LockedInode<'_>, size: u64) -> Result {
     inode.touch_mtime_ctime();
     inode.mark_dirty();
     Ok(())
+}
+
+/// Whether `inode` maps blocks past the one holding byte `size - 1`
+/// (preallocated with `FALLOC_FL_KEEP_SIZE`).
+fn maps_past(inode: &Inode, size: u64) -> bool {
+    inode.data().meta().extents.end() > size.div_ceil(u64::from(BLOCK_SIZE))
 }
 
 /// Grows a regular file to `size` (truncation up, `fallocate`), under the locks
