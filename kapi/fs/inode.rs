@@ -528,8 +528,9 @@ impl<T: FileSystem> InvalidateGuard<'_, '_, T> {
         unsafe { bindings::truncate_setsize(self.locked.inode.as_ptr(), size) };
     }
 
-    /// Drops (and unmaps) the cached pages of `len` bytes at `start`, which must
-    /// be whole blocks; dirty ones are thrown away (`truncate_pagecache_range`).
+    /// Drops (and unmaps) the cached pages of `len` bytes at `start`, dirty ones
+    /// included; parts of pages at either end are zeroed instead
+    /// (`truncate_pagecache_range`).
     pub(crate) fn truncate_range(&self, start: u64, len: u64) -> Result {
         if len == 0 {
             return Ok(());
