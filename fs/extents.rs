@@ -125,28 +125,44 @@ impl ExtentList {
     /// The list without file blocks `first_block` and up, and the disk blocks
     /// those were.
     pub(crate) fn truncated(&self, first_block: u64) -> Result<(Self, Released)> {
-        let mut kept = KVec::with_capacity(self.items.len(), GFP_KERNEL)?;
+        self.without(first_block, MAX_FILE_BLOCKS)
+    }
+
+    /// The list without file blocks `first .. end` (extents split around them),
+    /// and the disk blocks those were. `ENOSPC` if the list would grow past
+    /// [`MAX_EXTENTS`] (a hole punched inside one extent splits it in two).
+    pub(crate) fn without(&self, first: u64, end: u64) -> Result<(Self, Released)> {
+        let mut kept = KVec::with_capacity(self.items.len() + 1, GFP_KERNEL)?;
         let mut released = KVec::new();
         for e in self.items.iter() {
-            let start = u64::from(e.file_block.get());
-            if e.file_end() <= first_block {
+            let (start, stop) = (u64::from(e.file_block.get()), e.file_end());
+            if stop <= first || start >= end {
                 kept.push(*e, GFP_KERNEL)?;
-            } else if start >= first_block {
-                released.push((e.disk_block(), u64::from(e.len.get())), GFP_KERNEL)?;
-            } else {
-                // Split: the part before `first_block` stays.
-                let keep = first_block - start;
-                let drop = u64::from(e.len.get()) - keep;
-                let keep32 = u32::try_from(keep).map_err(|_| EINVAL)?;
-                kept.push(
-                    Extent::new(e.file_block.get(), e.disk_block(), keep32)
-                        .with_unwritten(e.is_unwritten()),
-                    GFP_KERNEL,
-                )?;
-                released.push((e.disk_block().saturating_add(keep), drop), GFP_KERNEL)?;
+                continue;
+            }
+            let (a, b) = (start.max(first), stop.min(end));
+            if a > start {
+                kept.push(piece(e, start, a)?, GFP_KERNEL)?;
+            }
+            released.push(
+                (e.disk_block().saturating_add(a - start), b - a),
+                GFP_KERNEL,
+            )?;
+            if stop > b {
+                kept.push(piece(e, b, stop)?, GFP_KERNEL)?;
             }
         }
+        if kept.len() > MAX_EXTENTS {
+            return Err(ENOSPC);
+        }
         Ok((ExtentList { items: kept }, released))
+    }
+
+    /// A copy of the list.
+    pub(crate) fn try_clone(&self) -> Result<Self> {
+        let mut items = KVec::with_capacity(self.items.len(), GFP_KERNEL)?;
+        items.extend_from_slice(&self.items, GFP_KERNEL)?;
+        Ok(ExtentList { items })
     }
 }
 
@@ -162,17 +178,26 @@ impl ExtentList {
     /// off and flipped, then merged with written neighbours). `ENOSPC` if the list
     /// would grow past [`MAX_EXTENTS`].
     pub(crate) fn with_written(&self, first: u64, end: u64) -> Result<Self> {
+        self.with_state(first, end, false)
+    }
+
+    /// The list with the mapped blocks of `first .. end` unwritten if
+    /// `unwritten`, else written (pieces of the other state split off and
+    /// flipped, then merged with their neighbours). `ENOSPC` if the list would
+    /// grow past [`MAX_EXTENTS`].
+    pub(crate) fn with_state(&self, first: u64, end: u64, unwritten: bool) -> Result<Self> {
         let mut items = KVec::with_capacity(self.items.len() + 2, GFP_KERNEL)?;
         for e in self.items.iter() {
             let (start, stop) = (u64::from(e.file_block.get()), e.file_end());
-            if !e.is_unwritten() || stop <= first || start >= end {
+            if e.is_unwritten() == unwritten || stop <= first || start >= end {
                 push_merged(&mut items, *e)?;
                 continue;
             }
             let (a, b) = (start.max(first), stop.min(end));
-            for (from, to, unwritten) in [(start, a, true), (a, b, false), (b, stop, true)] {
+            let old = e.is_unwritten();
+            for (from, to, flag) in [(start, a, old), (a, b, unwritten), (b, stop, old)] {
                 if to > from {
-                    push_merged(&mut items, piece(e, from, to)?.with_unwritten(unwritten))?;
+                    push_merged(&mut items, piece(e, from, to)?.with_unwritten(flag))?;
                 }
             }
         }
@@ -183,14 +208,16 @@ impl ExtentList {
     }
 }
 
-/// File blocks `from .. to` of `e` (inside it) as an extent of their own.
+/// File blocks `from .. to` of `e` (inside it) as an extent of their own, in
+/// the same state.
 fn piece(e: &Extent, from: u64, to: u64) -> Result<Extent> {
     let skip = from - u64::from(e.file_block.get());
     Ok(Extent::new(
         u32::try_from(from).map_err(|_| EINVAL)?,
         e.disk_block().saturating_add(skip),
         u32::try_from(to - from).map_err(|_| EINVAL)?,
-    ))
+    )
+    .with_unwritten(e.is_unwritten()))
 }
 
 /// Appends `e` to `items`, merged with the last one if they continue each other.

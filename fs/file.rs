@@ -11,7 +11,7 @@ use crate::format::BLOCK_SIZE;
 use crate::kapi::fs::{
     direct::{DirectRequest, InodeLock},
     file::{File, IoRequest},
-    inode::{LockGuard, SetAttr, SharedGuard},
+    inode::{InvalidateGuard, LockGuard, SetAttr, SharedGuard},
 };
 use crate::locking::State;
 use kernel::prelude::*;
@@ -168,11 +168,12 @@ fn lock_for<'a>(req: &IoRequest<'_, Tsfs>, inode: &'a Inode) -> Result<LockGuard
 /// `setattr`: a size change truncates and sets the modification and change times
 /// (`truncate(2)` asks for no time change, but POSIX wants both updated when the
 /// size changes); the rest is copied by the VFS helper, so explicit times win.
+/// Truncating to the current size frees the blocks preallocated past it.
 pub(crate) fn setattr(req: &SetAttr<'_, Tsfs>) -> Result {
     req.prepare()?;
     let inode = req.inode()?;
     if let Some(size) = req.new_size() {
-        if size != inode.size() {
+        if size != inode.size() || maps_past(&inode, size) {
             truncate(&inode, size)?;
         }
     }
@@ -197,7 +198,7 @@ fn truncate(inode: &LockedInode<'_>, size: u64) -> Result {
     let invalidate = inode.lock_invalidate();
     let block = u64::from(BLOCK_SIZE);
     let old = inode.size();
-    if size < old {
+    if size <= old {
         // The tail of the new last block must read as zeros if the file grows again.
         if size % block != 0 {
             IOMAP.truncate_page(inode, size)?;
@@ -209,15 +210,33 @@ fn truncate(inode: &LockedInode<'_>, size: u64) -> Result {
         meta.free_blocks_from(sb, info, size.div_ceil(block))?;
         inode.set_blocks(meta.blocks());
     } else {
-        // What lay past the old end in the old last block (a mapped page's tail)
-        // must not show through.
-        let tail = old.next_multiple_of(block) - old;
-        if tail != 0 {
-            IOMAP.zero_range(inode, old, tail)?;
-        }
-        invalidate.truncate_setsize(size);
+        grow(inode, &invalidate, size)?;
     }
     inode.touch_mtime_ctime();
     inode.mark_dirty();
+    Ok(())
+}
+
+/// Whether `inode` maps blocks past the one holding byte `size - 1`
+/// (preallocated with `FALLOC_FL_KEEP_SIZE`).
+fn maps_past(inode: &Inode, size: u64) -> bool {
+    inode.data().meta().extents.end() > size.div_ceil(u64::from(BLOCK_SIZE))
+}
+
+/// Grows a regular file to `size` (truncation up, `fallocate`), under the locks
+/// [`truncate`] takes.
+pub(crate) fn grow(
+    inode: &LockedInode<'_>,
+    invalidate: &InvalidateGuard<'_, '_, Tsfs>,
+    size: u64,
+) -> Result {
+    let old = inode.size();
+    // What lay past the old end in the old last block (a mapped page's tail)
+    // must not show through.
+    let tail = old.next_multiple_of(u64::from(BLOCK_SIZE)) - old;
+    if tail != 0 {
+        IOMAP.zero_range(inode, old, tail)?;
+    }
+    invalidate.truncate_setsize(size);
     Ok(())
 }

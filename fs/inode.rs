@@ -4,8 +4,7 @@
 //! table, writing them back, creating them, and freeing an unlinked one.
 
 use super::{
-    extents::ExtentList, super_block::info_of, tables, Inode, LockedInode, NewInode, SbInfo,
-    SuperBlock,
+    extents::ExtentList, super_block::info_of, tables, Inode, NewInode, SbInfo, SuperBlock,
 };
 use crate::format::{
     check_extent_block, check_extents, extent_block_entries, write_extent_block, Extent, Le16,
@@ -352,9 +351,13 @@ fn load(sb: &SuperBlock, info: &SbInfo, new: &NewInode, ino: u32) -> Result {
         }
         _ => InodeKind::Regular,
     };
+    // Unwritten blocks (preallocated with FALLOC_FL_KEEP_SIZE) may lie past
+    // the end of the file; written ones may not.
     let eof_block = size.div_ceil(BLOCK_SIZE.into());
     if items
-        .last()
+        .iter()
+        .rev()
+        .find(|e| !e.is_unwritten())
         .is_some_and(|e| u64::from(e.file_block.get()) >= eof_block)
     {
         return Err(bad("extent past the end of the file"));
@@ -461,12 +464,7 @@ pub(crate) fn store_inode(inode: &Inode, sync: bool) -> Result {
 
 /// A new inode of `kind` with `mode` (type bits included), owned by the caller,
 /// for a file being created in `dir`. `ENOSPC` if no inode is free.
-pub(crate) fn create(
-    dir: &LockedInode<'_>,
-    idmap: &Idmap,
-    mode: u16,
-    kind: InodeKind,
-) -> Result<NewInode> {
+pub(crate) fn create(dir: &Inode, idmap: &Idmap, mode: u16, kind: InodeKind) -> Result<NewInode> {
     let sb = dir.super_block();
     let info = info_of(sb)?;
     let parent = u32::try_from(dir.ino()).map_err(|_| EINVAL)?;
@@ -502,9 +500,10 @@ pub(crate) fn evict(inode: &Inode) {
         return;
     };
     let mut meta = inode.data().meta();
-    if inode.is_dir() {
-        // Directory blocks are cached buffers: a dirty one must not be written
-        // over whatever the block holds next.
+    if inode.is_dir() || inode.mode() & S_IFMT == S_IFLNK {
+        // Directory blocks (and a symbolic link's, written through the buffer
+        // cache) are cached buffers: a dirty one must not be written over
+        // whatever the block holds next.
         for e in meta.extents.as_slice() {
             for block in e.disk_block()..e.disk_end() {
                 buffer::forget(sb, block);

@@ -21,10 +21,10 @@
 //! unwritten blocks zeroes them on disk and marks them written first, since
 //! write-back only writes written blocks.
 //!
-//! A write that stops early gives back the new blocks left past the end of the
-//! file, so no extent lies past it. With `IOMAP_NOWAIT` or
-//! `IOMAP_OVERWRITE_ONLY`, anything that would allocate or zero is `EAGAIN`; with
-//! `IOMAP_NOWAIT`, so is a metadata lock held by someone else.
+//! A write that stops early gives back the blocks left past the end of the file
+//! (preallocated ones included), so no written extent lies past it. With
+//! `IOMAP_NOWAIT` or `IOMAP_OVERWRITE_ONLY`, anything that would allocate or zero
+//! is `EAGAIN`; with `IOMAP_NOWAIT`, so is a metadata lock held by someone else.
 
 use super::{extents::ExtentList, super_block::info_of, Inode, SbInfo, SuperBlock, Tsfs};
 use crate::format::{Extent, Mapping as Map, BLOCK_SHIFT, MAX_FILE_BLOCKS};
@@ -89,7 +89,14 @@ pub(crate) fn begin(inode: &Inode, pos: u64, length: u64, flags: Flags) -> Resul
             disk_block, blocks, ..
         } if !flags.write() || flags.zeroing() || (flags.direct() && !no_alloc) => Ok(Mapping {
             offset: bytes(fb),
-            length: bytes(blocks),
+            // A direct write maps no more than it writes: `end` gives back what
+            // its mapping holds past the end of the file, which would be
+            // preallocated blocks the write never reached.
+            length: bytes(if flags.write() && !flags.zeroing() {
+                blocks.min(end.saturating_sub(fb)).max(1)
+            } else {
+                blocks
+            }),
             extent: Kind::Unwritten {
                 addr: bytes(disk_block),
             },

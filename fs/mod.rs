@@ -12,9 +12,11 @@
 //! | `extents.rs` | a file's extent list |
 //! | `inode.rs` | loading, writing, creating and freeing inodes |
 //! | `dir.rs` | directory slots |
-//! | `namei.rs` | lookup, create, mkdir, link, unlink, rmdir, rename |
+//! | `namei.rs` | lookup, create, mkdir, symlink, O_TMPFILE, link, unlink, rmdir, rename |
+//! | `symlink.rs` | storing a symbolic link's target |
 //! | `file.rs` | open, buffered write, setattr and truncate |
 //! | `fsync.rs` | fsync and fdatasync, synchronous inode writes |
+//! | `falloc.rs` | fallocate: preallocation, punching holes, zeroing ranges |
 //! | `iomap.rs` | mapping file ranges to blocks, allocating on write |
 //! | `mmap.rs` | page faults |
 //! | `dio.rs` | direct IO, with buffered fallback for self-mapped buffers |
@@ -29,6 +31,7 @@
 
 use crate::kapi::fs::{
     self as vfs,
+    falloc::Mode,
     file::{DirContext, File, IoRequest},
     inode::{RenameFlags, SetAttr},
     iomap::{Flags, Mapping, WriteDone},
@@ -42,6 +45,7 @@ pub(crate) mod dio;
 pub(crate) mod dio_async;
 pub(crate) mod dir;
 pub(crate) mod extents;
+pub(crate) mod falloc;
 pub(crate) mod file;
 pub(crate) mod fsync;
 pub(crate) mod inode;
@@ -52,6 +56,7 @@ pub(crate) mod namei;
 #[allow(dead_code, unreachable_pub)]
 pub(crate) mod overlap;
 pub(crate) mod super_block;
+pub(crate) mod symlink;
 
 pub(crate) use super_block::SbInfo;
 
@@ -195,6 +200,19 @@ impl vfs::inode::Operations for Directory {
         namei::mkdir(idmap, dir, dentry, mode)
     }
 
+    fn symlink(
+        idmap: &Idmap,
+        dir: &LockedInode<'_>,
+        dentry: &Dentry,
+        target: &[u8],
+    ) -> Result<NewInode> {
+        namei::symlink(idmap, dir, dentry, target)
+    }
+
+    fn tmpfile(idmap: &Idmap, dir: &Inode, mode: u16) -> Result<NewInode> {
+        namei::tmpfile(idmap, dir, mode)
+    }
+
     fn link(old: &Dentry, dir: &LockedInode<'_>, dentry: &Dentry) -> Result<ARef<Inode>> {
         namei::link(old, dir, dentry)
     }
@@ -273,6 +291,10 @@ impl vfs::file::Operations for Regular {
 
     fn fsync(file: &File<Tsfs>, start: i64, end: i64, datasync: bool) -> Result {
         fsync::fsync(file, start, end, datasync)
+    }
+
+    fn fallocate(file: &File<Tsfs>, mode: Mode, offset: u64, len: u64) -> Result {
+        falloc::fallocate(file, mode, offset, len)
     }
 }
 

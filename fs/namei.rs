@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Name operations: lookup, create, mkdir, link, unlink, rmdir, rename.
+//! Name operations: lookup, create, mkdir, symlink, link, unlink, rmdir,
+//! rename, and `O_TMPFILE` (a file without a name).
 //!
 //! The VFS holds the directories' inode locks (and, for a rename between
 //! directories, the rename lock). Each operation makes the one change that can
@@ -10,9 +11,11 @@
 use super::{
     dir,
     inode::{self, InodeKind},
-    Dentry, Inode, LockedInode, NewInode,
+    symlink, Dentry, Inode, LockedInode, NewInode,
 };
-use crate::format::{file_type_of_mode, validate_name, FT_DIR, MAX_NAME_LEN, S_IFDIR, S_IFREG};
+use crate::format::{
+    file_type_of_mode, validate_name, FT_DIR, MAX_NAME_LEN, S_IFDIR, S_IFLNK, S_IFREG,
+};
 use crate::kapi::{
     errno::{enametoolong, enotempty, euclean},
     fs::{inode::RenameFlags, Idmap},
@@ -49,18 +52,22 @@ pub(crate) fn lookup(dir: &Inode, dentry: &Dentry) -> Result<Option<ARef<Inode>>
     Ok(Some(inode))
 }
 
-/// Makes a new inode of `mode` and links it into `dir` as `dentry`'s name.
+/// Makes a new inode of `mode`, lets `fill` give it its contents, and links it
+/// into `dir` as `dentry`'s name.
 fn make(
     dir: &LockedInode<'_>,
     dentry: &Dentry,
     idmap: &Idmap,
     mode: u16,
     kind: InodeKind,
+    fill: impl FnOnce(&NewInode) -> Result,
 ) -> Result<NewInode> {
     let name = dentry.name();
     validate_name(name).map_err(dir::name_errno)?;
     let new = inode::create(dir, idmap, mode, kind)?;
-    if let Err(e) = dir::add(dir, name, ino32(&new)?, file_type_of_mode(mode)) {
+    let added =
+        fill(&new).and_then(|()| dir::add(dir, name, ino32(&new)?, file_type_of_mode(mode)));
+    if let Err(e) = added {
         // Eviction of the unlinked inode gives its number back.
         new.set_nlink(0);
         new.discard();
@@ -85,7 +92,33 @@ pub(crate) fn create(
         idmap,
         S_IFREG | (mode & 0o7777),
         InodeKind::Regular,
+        |_| Ok(()),
     )
+}
+
+/// `symlink`: a new symbolic link to `target`.
+pub(crate) fn symlink(
+    idmap: &Idmap,
+    dir: &LockedInode<'_>,
+    dentry: &Dentry,
+    target: &[u8],
+) -> Result<NewInode> {
+    make(
+        dir,
+        dentry,
+        idmap,
+        S_IFLNK | 0o777,
+        InodeKind::Symlink,
+        |new| symlink::write_target(new, target),
+    )
+}
+
+/// `tmpfile` (`O_TMPFILE`): a new regular file with no name. It is freed when
+/// its last user closes it, unless `linkat` gives it a name first. (A crash
+/// before that leaves an inode that no entry names, with a link count of 0:
+/// `fsck.tsfs -y` frees it; mount does not look for such inodes.)
+pub(crate) fn tmpfile(idmap: &Idmap, dir: &Inode, mode: u16) -> Result<NewInode> {
+    inode::create(dir, idmap, S_IFREG | (mode & 0o7777), InodeKind::Regular)
 }
 
 /// `mkdir`: a new, empty directory.
@@ -101,6 +134,7 @@ pub(crate) fn mkdir(
         idmap,
         S_IFDIR | (mode & 0o7777),
         InodeKind::Directory,
+        |_| Ok(()),
     )?;
     dir.inc_nlink();
     dir.mark_dirty();
@@ -277,6 +311,7 @@ fn exchange(
         }
     }
     for inode in [a, b] {
+        inode.data().note_new_name();
         inode.touch_ctime();
         inode.mark_dirty();
     }

@@ -30,3 +30,8 @@ pub(crate) fn enametoolong() -> Error {
 pub(crate) fn eiocbqueued() -> Error {
     errno(bindings::EIOCBQUEUED)
 }
+
+/// `EOPNOTSUPP`: the operation (a `fallocate` mode, say) is not supported.
+pub(crate) fn eopnotsupp() -> Error {
+    errno(bindings::EOPNOTSUPP)
+}

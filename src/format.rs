@@ -32,7 +32,8 @@
 //! unmapped file range is a hole (reads as zeros). This is what iomap wants: a
 //! file range is either one extent's piece or a hole up to the next extent
 //! ([`map_block`]). File blocks are `u32`, so a file is at most 16 TiB
-//! ([`MAX_FILE_SIZE`]). No extent maps a block past the one holding the last byte.
+//! ([`MAX_FILE_SIZE`]). No written extent maps a block past the one holding the
+//! last byte.
 //!
 //! An extent may be *unwritten* ([`EXTENT_UNWRITTEN`]): its blocks are allocated
 //! to the file but hold nothing written through it yet, so they read as zeros
@@ -40,7 +41,9 @@
 //! converts to written only the blocks whose data reached the disk, so a write
 //! that fails part-way never exposes stale disk contents. Neighbouring extents
 //! merge only if both are written or both unwritten. Directories have no
-//! unwritten extents.
+//! unwritten extents. Unwritten extents may lie past the end of the file
+//! (`fallocate` with `FALLOC_FL_KEEP_SIZE`); the end of the file is no limit
+//! to them.
 //!
 //! # Directories
 //! A directory's data is an array of 512-byte slots, 8 per block, each a

@@ -252,7 +252,24 @@ impl Image {
         size: u64,
         pieces: &[(u32, &[u8])],
     ) -> io::Result<u32> {
-        let ino = self.new_inode(S_IFREG | 0o644, 1, 0)?;
+        self.create_with_mode(dir, name, S_IFREG | 0o644, size, pieces)
+    }
+
+    /// Creates a symbolic link `name` in `dir` to `target` (kept in one block).
+    pub fn create_symlink(&mut self, dir: u32, name: &str, target: &[u8]) -> io::Result<u32> {
+        let size = target.len() as u64;
+        self.create_with_mode(dir, name, format::S_IFLNK | 0o777, size, &[(0, target)])
+    }
+
+    fn create_with_mode(
+        &mut self,
+        dir: u32,
+        name: &str,
+        mode: u16,
+        size: u64,
+        pieces: &[(u32, &[u8])],
+    ) -> io::Result<u32> {
+        let ino = self.new_inode(mode, 1, 0)?;
         let mut inode = self.read_inode(ino)?;
         let mut extents = Vec::new();
         for (file_block, data) in pieces {

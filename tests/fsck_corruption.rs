@@ -324,3 +324,70 @@ fn unwritten_directory_block() {
         &[&format!("directory {}: block 0 is unwritten", s.dir)],
     );
 }
+
+/// Marks the extents of `ino` from file block `from` on unwritten.
+fn unwritten_from(image: &mut Image, ino: u32, from: u32) {
+    let mut inode = image.read_inode(ino).unwrap();
+    let extents: Vec<Extent> = image
+        .extents(ino, &inode)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.with_unwritten(e.file_block.get() >= from))
+        .collect();
+    image.set_extents(ino, &mut inode, &extents).unwrap();
+    image.write_inode(ino, &inode).unwrap();
+}
+
+#[test]
+fn unwritten_blocks_past_eof_are_preallocation() {
+    let (img, s) = sample("prealloc");
+    let mut image = open(&img);
+    // /sparse maps even blocks 0 .. 38; at a size of 10 blocks, 15 lie past
+    // the end: all unwritten, as FALLOC_FL_KEEP_SIZE leaves them.
+    unwritten_from(&mut image, s.sparse, 10);
+    edit_inode(&image, s.sparse, |i| i.size = Le64::new(10 * 4096));
+    let (code, out) = common::fsck(&img.path);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn written_block_past_eof_is_found_among_unwritten_ones() {
+    let (img, s) = sample("prealloc-written");
+    let mut image = open(&img);
+    // Block 10 stays written; 12 and up are unwritten.
+    unwritten_from(&mut image, s.sparse, 12);
+    edit_inode(&image, s.sparse, |i| i.size = Le64::new(10 * 4096));
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {}: 1 block(s) mapped past end of file (size 40960), from file block 10",
+            s.sparse
+        )],
+    );
+}
+
+#[test]
+fn symbolic_link_inodes_are_clean() {
+    let (img, _) = sample("symlink");
+    let mut image = open(&img);
+    let ino = image.create_symlink(ROOT_INO, "l", b"dir/c").unwrap();
+    image.flush().unwrap();
+    let (code, out) = common::fsck(&img.path);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(image.read_file(ino).unwrap(), b"dir/c");
+}
+
+#[test]
+fn symbolic_link_of_a_block_or_more_is_found() {
+    let (img, _) = sample("symlink-long");
+    let mut image = open(&img);
+    let ino = image.create_symlink(ROOT_INO, "l", b"x").unwrap();
+    image.flush().unwrap();
+    edit_inode(&image, ino, |i| i.size = Le64::new(4096));
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {ino}: symbolic link size 4096 is out of range"
+        )],
+    );
+}

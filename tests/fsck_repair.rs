@@ -549,3 +549,61 @@ fn nothing_is_freed_while_an_inode_cannot_be_read() {
     assert!(image.block_in_use(leaked));
     assert!(image.inode_in_use(orphan));
 }
+
+#[test]
+fn orphaned_tmpfile_with_preallocation_is_freed() {
+    let (mut ino, mut disk) = (0, 0);
+    let (img, _, _) = repair_cycle("r-tmpfile", |image, _| {
+        // An O_TMPFILE file as a crash leaves it: link count 0, named by no
+        // entry, one written block and two preallocated past its end.
+        ino = image.alloc_inode().unwrap();
+        let (start, len) = image.alloc_blocks(3).unwrap();
+        assert_eq!(len, 3);
+        disk = start;
+        let mut inode = Inode::new(S_IFREG | 0o600, 0, 0, 0, now());
+        inode.size = Le64::new(100);
+        let extents = [
+            Extent::new(0, disk, 1),
+            Extent::new(1, disk + 1, 2).with_unwritten(true),
+        ];
+        image.set_extents(ino, &mut inode, &extents).unwrap();
+        image.write_inode(ino, &inode).unwrap();
+        image.flush().unwrap();
+        Damage::new(&[
+            &format!("inode {ino} (file) is in use but not reachable"),
+            "link count is 0",
+        ])
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert!(!image.inode_in_use(ino));
+    assert!((disk..disk + 3).all(|b| !image.block_in_use(b)));
+}
+
+#[test]
+fn written_block_past_eof_among_preallocated_ones_is_unmapped() {
+    let (img, s, before) = repair_cycle("r-prealloc", |image, s| {
+        // /sparse maps even blocks 0 .. 38; 12 and up become unwritten, block
+        // 10 stays written past a size of 10 blocks.
+        let mut inode = image.read_inode(s.sparse).unwrap();
+        let extents: Vec<Extent> = image
+            .extents(s.sparse, &inode)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.with_unwritten(e.file_block.get() >= 12))
+            .collect();
+        image.set_extents(s.sparse, &mut inode, &extents).unwrap();
+        inode.size = Le64::new(10 * 4096);
+        image.write_inode(s.sparse, &inode).unwrap();
+        image.flush().unwrap();
+        Damage::new(&[&format!(
+            "inode {}: 1 block(s) mapped past end of file (size 40960), from file block 10",
+            s.sparse
+        )])
+        .touching(s.sparse)
+    });
+    let image = Image::open(&img.path).unwrap();
+    assert_eq!(
+        image.read_file(s.sparse).unwrap(),
+        before[&s.sparse][..40960]
+    );
+}

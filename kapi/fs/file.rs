@@ -6,6 +6,7 @@
 
 use super::{
     dentry::DentryRef,
+    falloc::Mode,
     inode::{Locked, SharedGuard},
     iomap,
     vm::NewVma,
@@ -95,6 +96,13 @@ impl<T: FileSystem> File<T> {
         // SAFETY: the file is open (type invariant), so `f_path.dentry` is a live
         // dentry of a super block of type `T`.
         unsafe { DentryRef::parent_of((*self.as_ptr()).f_path.dentry) }
+    }
+
+    /// Drops set-id bits and updates the modification and change times, as a
+    /// change of the file's contents through it must (`file_modified`).
+    pub(crate) fn modified(&self) -> Result {
+        // SAFETY: the file is open (type invariant); this may sleep.
+        to_result(unsafe { bindings::file_modified(self.as_ptr()) })
     }
 
     /// Writes back the file's dirty pages in `start ..= end` and waits, reporting
@@ -337,6 +345,13 @@ pub(crate) trait Operations {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// Allocates, punches or zeroes `len` bytes at `offset` (`fallocate(2)`, its
+    /// arguments checked by the VFS; modes other than [`Mode`]'s are refused with
+    /// `EOPNOTSUPP` before this is called).
+    fn fallocate(_file: &File<Self::FileSystem>, _mode: Mode, _offset: u64, _len: u64) -> Result {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Lists a directory (locked shared) from the context's position.
     fn readdir(_file: &File<Self::FileSystem>, _ctx: &mut DirContext<'_>) -> Result {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
@@ -376,6 +391,9 @@ impl<U: Operations> Table<U> {
         }
         if U::HAS_FSYNC {
             ops.fsync = Some(fsync::<U>);
+        }
+        if U::HAS_FALLOCATE {
+            ops.fallocate = Some(fallocate::<U>);
         }
         if U::HAS_READDIR {
             ops.read = Some(bindings::generic_read_dir);
@@ -464,6 +482,28 @@ unsafe extern "C" fn fsync<U: Operations>(
     from_result(|| {
         // SAFETY: the file is open for the call and of the type.
         U::fsync(unsafe { File::from_raw(filp) }, start, end, datasync != 0)?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by the VFS (`vfs_fallocate`) with an open file of `U`'s type and a
+/// checked range.
+unsafe extern "C" fn fallocate<U: Operations>(
+    filp: *mut bindings::file,
+    mode: c_int,
+    offset: bindings::loff_t,
+    len: bindings::loff_t,
+) -> kernel::ffi::c_long {
+    from_result(|| {
+        let mode = Mode::decode(mode)?;
+        let (offset, len) = (
+            u64::try_from(offset).map_err(|_| EINVAL)?,
+            u64::try_from(len).map_err(|_| EINVAL)?,
+        );
+        // SAFETY: the file is open for the call and of the type.
+        U::fallocate(unsafe { File::from_raw(filp) }, mode, offset, len)?;
         Ok(0)
     })
 }

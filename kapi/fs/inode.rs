@@ -327,14 +327,9 @@ impl<T: FileSystem> INode<T> {
             return Ok(());
         }
         let end = start.saturating_add(len - 1);
-        let (s, e) = (
-            i64::try_from(start).map_err(|_| EINVAL)?,
-            i64::try_from(end).map_err(|_| EINVAL)?,
-        );
-        // SAFETY: the mapping lives with the inode (type invariant); may sleep.
-        to_result(unsafe { bindings::filemap_write_and_wait_range(self.mapping(), s, e) })?;
+        self.write_back(start, len)?;
         let shift = bindings::PAGE_SHIFT;
-        // SAFETY: as above.
+        // SAFETY: the mapping lives with the inode (type invariant); may sleep.
         let _ = unsafe {
             bindings::invalidate_inode_pages2_range(
                 self.mapping(),
@@ -343,6 +338,18 @@ impl<T: FileSystem> INode<T> {
             )
         };
         Ok(())
+    }
+
+    /// Writes back the dirty pages of `len` bytes at `start` and waits (a page
+    /// written back is write-protected in every mapping, so a store through one
+    /// faults again before it dirties the page).
+    pub(crate) fn write_back(&self, start: u64, len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
+        let (s, e) = byte_range(start, len)?;
+        // SAFETY: the mapping lives with the inode (type invariant); may sleep.
+        to_result(unsafe { bindings::filemap_write_and_wait_range(self.mapping(), s, e) })
     }
 
     /// Takes the inode lock (`i_rwsem`) exclusively if that needs no waiting.
@@ -440,6 +447,14 @@ impl<'a, T: FileSystem> Locked<'a, T> {
         unsafe { tsfs_i_size_write(self.inode.as_ptr(), size) };
     }
 
+    /// `EFBIG` (or `ETXTBSY`...) if the file may not grow to `size` bytes
+    /// (`inode_newsize_ok`: the process's file size limit, the maximum size).
+    pub(crate) fn newsize_ok(&self, size: u64) -> Result {
+        let size = i64::try_from(size).map_err(|_| EFBIG)?;
+        // SAFETY: the inode is live and locked (type invariant).
+        to_result(unsafe { bindings::inode_newsize_ok(self.inode.as_ptr(), size) })
+    }
+
     /// Takes the page cache invalidation lock exclusively: no page cache fill (read,
     /// read-ahead, fault) of this file runs meanwhile.
     pub(crate) fn lock_invalidate(&self) -> InvalidateGuard<'_, 'a, T> {
@@ -520,6 +535,28 @@ impl<T: FileSystem> InvalidateGuard<'_, '_, T> {
         // SAFETY: the inode is live; both locks are held (type invariants).
         unsafe { bindings::truncate_setsize(self.locked.inode.as_ptr(), size) };
     }
+
+    /// Drops (and unmaps) the cached pages of `len` bytes at `start`, dirty ones
+    /// included; parts of pages at either end are zeroed instead
+    /// (`truncate_pagecache_range`).
+    pub(crate) fn truncate_range(&self, start: u64, len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
+        let (s, e) = byte_range(start, len)?;
+        // SAFETY: the inode is live; both locks are held (type invariants).
+        unsafe { bindings::truncate_pagecache_range(self.locked.inode.as_ptr(), s, e) };
+        Ok(())
+    }
+}
+
+/// The first and last byte of `len` (at least 1) bytes at `start`, as `loff_t`.
+fn byte_range(start: u64, len: u64) -> Result<(i64, i64)> {
+    let last = start.checked_add(len - 1).ok_or(EINVAL)?;
+    Ok((
+        i64::try_from(start).map_err(|_| EINVAL)?,
+        i64::try_from(last).map_err(|_| EINVAL)?,
+    ))
 }
 
 impl<T: FileSystem> Drop for InvalidateGuard<'_, '_, T> {
@@ -865,6 +902,27 @@ pub(crate) trait Operations {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// A new symbolic link to `target` (1 byte or more, no NUL) named by the
+    /// negative `dentry` in `dir`.
+    fn symlink(
+        _idmap: &Idmap,
+        _dir: &Locked<'_, Self::FileSystem>,
+        _dentry: &Dentry<Self::FileSystem>,
+        _target: &[u8],
+    ) -> Result<NewINode<Self::FileSystem>> {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// A new regular file of `mode` without a name (`O_TMPFILE`), as if made in
+    /// `dir`, with a link count of 1 (the caller drops it to 0).
+    fn tmpfile(
+        _idmap: &Idmap,
+        _dir: &INode<Self::FileSystem>,
+        _mode: u16,
+    ) -> Result<NewINode<Self::FileSystem>> {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Changes attributes (the inode is locked).
     fn setattr(_req: &SetAttr<'_, Self::FileSystem>) -> Result {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
@@ -914,6 +972,12 @@ impl<U: Operations> Table<U> {
         }
         if U::HAS_RENAME {
             ops.rename = Some(rename::<U>);
+        }
+        if U::HAS_SYMLINK {
+            ops.symlink = Some(symlink::<U>);
+        }
+        if U::HAS_TMPFILE {
+            ops.tmpfile = Some(tmpfile::<U>);
         }
         if U::HAS_SETATTR {
             ops.setattr = Some(setattr::<U>);
@@ -1036,6 +1100,61 @@ unsafe extern "C" fn mkdir<U: Operations>(
 ) -> c_int {
     // SAFETY: the arguments of a `mkdir` call.
     unsafe { make_new(idmap, dir, dentry, mode, U::mkdir) }
+}
+
+/// # Safety
+///
+/// Called by the VFS with a live directory of `U`'s type, locked, a negative
+/// dentry in it, and the link's target, a NUL-terminated string.
+unsafe extern "C" fn symlink<U: Operations>(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    target: *const kernel::ffi::c_char,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: as the VFS promises above; the target lives for the call.
+        let (m, d, e, t) = unsafe {
+            (
+                Idmap::from_raw(idmap),
+                Locked::from_raw(dir),
+                Dentry::from_raw(dentry),
+                CStr::from_char_ptr(target),
+            )
+        };
+        let new = U::symlink(m, &d, e, t.as_bytes())?;
+        // SAFETY: `dentry` is the negative dentry of the call, its parent locked;
+        // the new inode is set up and locked, and `d_instantiate_new` takes it.
+        unsafe { bindings::d_instantiate_new(dentry, new.into_raw()) };
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by the VFS (`vfs_tmpfile`) with a live directory of `U`'s type and a
+/// file being opened on a new dentry with no inode yet.
+unsafe extern "C" fn tmpfile<U: Operations>(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    file: *mut bindings::file,
+    mode: bindings::umode_t,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: as the VFS promises above.
+        let (m, d) = unsafe { (Idmap::from_raw(idmap), INode::from_raw(dir)) };
+        let raw = U::tmpfile(m, d, mode)?.into_raw();
+        // SAFETY: `file` is being opened on a negative dentry; `raw` is new, set
+        // up, with a link count of 1 and a reference that `d_tmpfile` gives the
+        // dentry (dropping the link count to 0 and marking it linkable).
+        unsafe { bindings::d_tmpfile(file, raw) };
+        // SAFETY: the inode is set up; this clears `I_NEW` and wakes waiters.
+        unsafe { bindings::unlock_new_inode(raw) };
+        // SAFETY: `file` is being opened on its dentry, now positive; the VFS
+        // undoes the open (and drops the dentry, evicting the inode) on error.
+        to_result(unsafe { bindings::finish_open(file, (*file).f_path.dentry, None) })?;
+        Ok(0)
+    })
 }
 
 /// # Safety

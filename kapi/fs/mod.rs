@@ -17,6 +17,7 @@
 //! | `inode.rs` | `inode`, `inode_operations`, inode locks | [`inode::Operations`] |
 //! | `dentry.rs` | `dentry`, `mnt_idmap` | |
 //! | `file.rs` | `file`, `kiocb`, `file_operations`, `dir_context` | [`file::Operations`] |
+//! | `falloc.rs` | the modes of `fallocate` | |
 //! | `address_space.rs` | `address_space_operations` (iomap's) | |
 //! | `iomap.rs` | `iomap_ops`, `iomap_writeback_ops`, iomap's helpers | [`iomap::Operations`] |
 //! | `direct.rs` | direct IO mechanisms of a request | |
@@ -27,6 +28,7 @@ pub(crate) mod address_space;
 pub(crate) mod dentry;
 pub(crate) mod dio_async;
 pub(crate) mod direct;
+pub(crate) mod falloc;
 pub(crate) mod file;
 pub(crate) mod inode;
 pub(crate) mod iomap;

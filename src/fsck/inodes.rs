@@ -207,8 +207,9 @@ fn check_size(f: &mut Fsck<'_>, ino: u32, inode: &Inode, extents: &[Extent], kno
             "inode {ino}: symbolic link size {size} is out of range"
         ));
     }
-    // Sparse past the last extent is fine; a block mapped past the one
-    // holding the last byte is not, whether its extent starts there or
+    // Sparse past the last extent is fine, and so are unwritten blocks
+    // (preallocated with FALLOC_FL_KEEP_SIZE); a written block mapped past
+    // the one holding the last byte is not, whether its extent starts there or
     // before (every block of every extent counts).
     let eof_block = size.div_ceil(block);
     let past: u64 = extents.iter().map(|e| blocks_past(e, eof_block)).sum();
@@ -232,10 +233,12 @@ fn check_size(f: &mut Fsck<'_>, ino: u32, inode: &Inode, extents: &[Extent], kno
     }
 }
 
-/// Blocks of `e` at or after file block `eof_block`. (An extent flag that
-/// allows blocks past the end of file, such as preallocation kept past it,
-/// would be checked here.)
+/// Written blocks of `e` at or after file block `eof_block` (unwritten ones
+/// are preallocation, which may lie past the end of the file).
 fn blocks_past(e: &Extent, eof_block: u64) -> u64 {
+    if e.is_unwritten() {
+        return 0;
+    }
     e.file_end()
         .saturating_sub(u64::from(e.file_block.get()).max(eof_block))
 }
