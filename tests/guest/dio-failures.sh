@@ -52,15 +52,6 @@ done
 
 stats=/sys/kernel/debug/tsfs/$disk/dio_stats
 counter() { awk -v k="$1" '$1 == k { print $2 }' "$stats"; }
-# no_holds_left: async_inflight back to 0 within 10 s.
-no_holds_left() {
-    local i
-    for i in $(seq 100); do
-        [ "$(counter async_inflight)" = 0 ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 if check "SIGKILL: a 64 MiB tsfs" fresh -s 64M && check "fio is available" command -v fio; then
     f=$mnt/killed
     check "SIGKILL: a 16 MiB file" xfs_io -f -c "pwrite -q -b 1m 0 16m" -c fsync "$f"
@@ -83,7 +74,7 @@ if check "SIGKILL: a 64 MiB tsfs" fresh -s 64M && check "fio is available" comma
         check "SIGKILL ($rw): no fio process is left" test -z "$(pgrep -x fio)"
         [ "$queued" -gt 32 ] && ok "SIGKILL ($rw): killed while completing asynchronously ($queued queued)" ||
             not_ok "SIGKILL ($rw): only $queued requests queued asynchronously in 60 s (want > 32)"
-        check "SIGKILL ($rw): every hold handed to a completion is released" no_holds_left
+        check "SIGKILL ($rw): every hold handed to a completion is released" dio_async_idle "$stats"
         check "SIGKILL ($rw): a page fault on the file completes" \
             timeout 60 xfs_io -c "mmap -rw 0 64k" -c "mwrite -S 0x33 0 64k" -c "msync -s 0 64k" "$f"
         check "SIGKILL ($rw): a truncate of the file completes" \

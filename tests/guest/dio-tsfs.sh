@@ -90,16 +90,7 @@ done
 high=$(counter async_high_water)
 [ "$high" -gt 1 ] && ok "several asynchronous requests were in flight at once (high-water mark $high)" ||
     not_ok "asynchronous requests in flight at once: high-water mark $high (want > 1)"
-# async_wait_zero: every hold handed to a completion is released (within 10 s).
-async_wait_zero() {
-    local i
-    for i in $(seq 100); do
-        [ "$(counter async_inflight)" = 0 ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-check "every *block* hold handed to a completion is released (async_inflight back to 0)" async_wait_zero
+check "every *block* hold handed to a completion is released (async_inflight back to 0)" dio_async_idle "$stats"
 
 # One pwritev of 16 one-page segments is one round: pinning goes across segments.
 rounds0=$(counter extra_rounds)

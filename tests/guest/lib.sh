@@ -34,3 +34,14 @@ done_testing() {
     echo "# $tap_n tests, $tap_failed failed"
     [ "$tap_failed" = 0 ]
 }
+
+# dio_async_idle STATS: the tsfs dio_stats file STATS shows no *block* hold still
+# handed to an asynchronous completion, within 10 s.
+dio_async_idle() {
+    local i
+    for i in $(seq 100); do
+        [ "$(awk '$1 == "async_inflight" { print $2 }' "$1")" = 0 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
