@@ -21,8 +21,9 @@ fn write(dir: &Path, name: &str, text: &str) {
     fs::write(path, text).unwrap();
 }
 
-fn sample() -> Results {
-    let dir = std::env::temp_dir().join(format!("tsfs-xfstests-table-{}", std::process::id()));
+/// The sample run in a directory named after `tag` (tests run in parallel).
+fn sample(tag: &str) -> Results {
+    let dir = std::env::temp_dir().join(format!("tsfs-xfstests-{tag}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     let tests = [
         "generic/001",
@@ -61,21 +62,27 @@ fn sample() -> Results {
     Results(dir)
 }
 
-#[test]
-fn table_counts_every_outcome() {
-    let results = sample();
+/// `scripts/xfstests --table DIRS...`'s output; the script must succeed.
+fn table(dirs: &[&Path]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/xfstests");
     let out = Command::new(script)
         .arg("--table")
-        .arg(&results.0)
+        .args(dirs)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    text
+}
+
+#[test]
+fn table_counts_every_outcome() {
+    let results = sample("table");
+    let text = table(&[&results.0]);
     assert!(
         text.contains("tsfs: 2 passed, 1 failed, 1 not run, 1 timed out, 1 stopped by the end of the run (of 6)"),
         "{text}"
@@ -101,4 +108,31 @@ fn table_counts_every_outcome() {
         text.contains("generic/313  fail     output differs"),
         "{text}"
     );
+}
+
+/// A second run that reran one test on tsfs, and an ext4-only run: one table, later
+/// runs replacing earlier results, tests of every run in order.
+#[test]
+fn table_merges_runs() {
+    let first = sample("merge");
+    let second = Results(first.0.with_extension("rerun"));
+    let _ = fs::remove_dir_all(&second.0);
+    write(&second.0, "tests", "generic/313\ngeneric/729\n");
+    let t = second.0.join("tsfs");
+    write(&t, "check.time", "generic/313 30\ngeneric/729 41\n");
+    write(&t, "check.out", "generic/313 30s\ngeneric/729 41s\n");
+    let text = table(&[&first.0, &second.0]);
+    assert!(
+        text.contains("tsfs: 4 passed, 0 failed, 1 not run, 1 timed out, 1 stopped by the end of the run (of 7)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ext4: 2 passed, 1 failed, 0 not run, 0 timed out, 4 not reached (of 7)"),
+        "{text}"
+    );
+    let row = text.lines().find(|l| l.starts_with("generic/313")).unwrap();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols, ["generic/313", "pass", "30s", "-"], "{text}");
+    let last = text.lines().filter(|l| l.starts_with("generic/")).last();
+    assert!(last.is_some_and(|l| l.starts_with("generic/729")), "{text}");
 }
