@@ -7,7 +7,11 @@
 //! readdir hold it shared, so these functions need no lock of their own for the
 //! entries; the extent list is read under the inode's metadata lock.
 
-use super::{super_block::info_of, Inode, LockedInode, SbInfo, SuperBlock};
+use super::{
+    dir_index::{self, DirIndex},
+    super_block::info_of,
+    Inode, LockedInode, SbInfo, SuperBlock,
+};
 use crate::format::{
     decode_dirent, encode_dirent, validate_name, DirentHeader, DirentRef, Extent, Le32, Mapping,
     NameError, BLOCK_BYTES, BLOCK_SIZE, DIRENTS_PER_BLOCK, DIRENT_SIZE, FT_DIR, FT_LNK, FT_REG,
@@ -115,19 +119,74 @@ fn scan<T>(dir: &Inode, mut f: impl FnMut(u64, &[u8]) -> Result<Option<T>>) -> R
     Ok(None)
 }
 
-/// The entry named `name` in `dir`, if any.
-pub(crate) fn find(dir: &Inode, name: &[u8]) -> Result<Option<Entry>> {
+/// Builds the name index of `dir` if it is large enough to have one and has
+/// none; returns it if it has one. Without memory for it, the caller scans.
+fn indexed<'a>(dir: &Inode, index: &'a mut Option<DirIndex>) -> Result<Option<&'a mut DirIndex>> {
+    if index.is_none() && blocks(dir) >= dir_index::MIN_BLOCKS {
+        let sb = dir.super_block();
+        let info = info_of(sb)?;
+        let mut built = DirIndex::new(blocks(dir) * SLOTS_PER_BLOCK)?;
+        let full = scan(dir, |slot, bytes| {
+            Ok(match decode(sb, info, dir, bytes)? {
+                Some(e) => built.insert(slot, e.name).err(),
+                None => None,
+            })
+        })?;
+        match full {
+            None => *index = Some(built),
+            Some(e) if e == ENOMEM => {}
+            // Two used slots cannot be the same one.
+            Some(_) => return Err(corrupt(sb, dir, "index of its names inconsistent")),
+        }
+    }
+    Ok(index.as_mut())
+}
+
+/// The entry in slot `slot` of `dir` if it holds `name`.
+fn entry_at(dir: &Inode, slot: u64, name: &[u8]) -> Result<Option<Entry>> {
     let sb = dir.super_block();
     let info = info_of(sb)?;
-    scan(dir, |slot, bytes| {
-        Ok(decode(sb, info, dir, bytes)?
-            .filter(|e| e.name == name)
-            .map(|e| Entry {
-                slot,
-                ino: e.ino,
-                file_type: e.file_type,
-            }))
+    let buf = Buffer::read(sb, disk_block(sb, dir, slot / SLOTS_PER_BLOCK)?)?;
+    let start = (slot % SLOTS_PER_BLOCK) as usize * DIRENT_SIZE;
+    buf.read_with(|data| {
+        let bytes = data.get(start..start + DIRENT_SIZE).ok_or(EINVAL)?;
+        named(sb, info, dir, slot, bytes, name)
     })
+}
+
+/// Slot `slot` (its bytes) as an [`Entry`] if it holds `name`.
+fn named(
+    sb: &SuperBlock,
+    info: &SbInfo,
+    dir: &Inode,
+    slot: u64,
+    bytes: &[u8],
+    name: &[u8],
+) -> Result<Option<Entry>> {
+    Ok(decode(sb, info, dir, bytes)?
+        .filter(|e| e.name == name)
+        .map(|e| Entry {
+            slot,
+            ino: e.ino,
+            file_type: e.file_type,
+        }))
+}
+
+/// The entry named `name` in `dir`, if any.
+pub(crate) fn find(dir: &Inode, name: &[u8]) -> Result<Option<Entry>> {
+    let mut index = dir.data().dir_index();
+    if let Some(ix) = indexed(dir, &mut index)? {
+        for slot in ix.candidates(name) {
+            if let Some(entry) = entry_at(dir, slot, name)? {
+                return Ok(Some(entry));
+            }
+        }
+        return Ok(None);
+    }
+    drop(index);
+    let sb = dir.super_block();
+    let info = info_of(sb)?;
+    scan(dir, |slot, bytes| named(sb, info, dir, slot, bytes, name))
 }
 
 /// Whether `dir` has no entries.
@@ -146,15 +205,39 @@ pub(crate) fn is_empty(dir: &Inode) -> Result<bool> {
 pub(crate) fn add(dir: &LockedInode<'_>, name: &[u8], ino: u32, file_type: u8) -> Result {
     validate_name(name).map_err(name_errno)?;
     let sb = dir.super_block();
-    let free = scan(dir, |slot, bytes| {
-        Ok(matches!(decode_dirent(bytes), Ok(None)).then_some(slot))
-    })?;
-    match free {
-        Some(slot) => modify_slot(dir, slot, |bytes| {
-            encode_dirent(bytes, ino, file_type, name).map_err(name_errno)
-        }),
-        None => grow(sb, dir, name, ino, file_type),
+    let mut index = dir.data().dir_index();
+    let free = match indexed(dir, &mut index)? {
+        Some(ix) => ix.first_free(),
+        None => scan(dir, |slot, bytes| {
+            Ok(matches!(decode_dirent(bytes), Ok(None)).then_some(slot))
+        })?,
+    };
+    let (slot, result) = match free {
+        Some(slot) => (
+            slot,
+            modify_slot(dir, slot, |bytes| {
+                encode_dirent(bytes, ino, file_type, name).map_err(name_errno)
+            }),
+        ),
+        None => (
+            blocks(dir) * SLOTS_PER_BLOCK,
+            grow(sb, dir, name, ino, file_type),
+        ),
+    };
+    // The index must match the blocks or go; a failed change may have
+    // changed a block.
+    if let Some(ix) = index.as_mut() {
+        let slots = blocks(dir) * SLOTS_PER_BLOCK;
+        if result.is_err()
+            || ix
+                .insert(slot, name)
+                .and_then(|()| ix.cover(slots))
+                .is_err()
+        {
+            *index = None;
+        }
     }
+    result
 }
 
 /// Adds a block to `dir` holding entry `name` -> `ino` in its first slot.
@@ -201,10 +284,20 @@ fn modify_slot(dir: &Inode, slot: u64, f: impl FnOnce(&mut [u8]) -> Result) -> R
 
 /// Frees slot `slot` of `dir`.
 pub(crate) fn remove(dir: &LockedInode<'_>, slot: u64) -> Result {
-    modify_slot(dir, slot, |bytes| {
+    let mut index = dir.data().dir_index();
+    let mut indexed = index.is_some();
+    let result = modify_slot(dir, slot, |bytes| {
+        if let Some(ix) = index.as_mut() {
+            let name = decode_dirent(bytes).ok().flatten().map(|e| e.name);
+            indexed = name.is_some_and(|name| ix.remove(slot, name).is_ok());
+        }
         bytes.fill(0);
         Ok(())
-    })
+    });
+    if result.is_err() || !indexed {
+        *index = None;
+    }
+    result
 }
 
 /// Points the entry in slot `slot` of `dir` at `ino` (a rename over it).

@@ -4,7 +4,8 @@
 //! table, writing them back, creating them, and freeing an unlinked one.
 
 use super::{
-    extents::ExtentList, super_block::info_of, tables, Inode, NewInode, SbInfo, SuperBlock,
+    dir_index::DirIndex, extents::ExtentList, super_block::info_of, tables, Inode, NewInode,
+    SbInfo, SuperBlock,
 };
 use crate::format::{
     check_extent_block, check_extents, extent_block_entries, write_extent_block, Extent, Le16,
@@ -98,6 +99,10 @@ pub(crate) struct InodeData {
     /// The inode got a new name (created, linked, renamed) since its last
     /// `fsync`, which then syncs the directory holding it too.
     new_name: AtomicBool,
+    /// For a large directory, the index of its names once a search built it
+    /// (`dir_index.rs`). Taken outside the metadata lock.
+    #[pin]
+    dir_index: Mutex<Option<DirIndex>>,
 }
 
 /// Bits of [`InodeData`]'s unsynced state.
@@ -142,6 +147,7 @@ impl InodeData {
             unsynced: AtomicU8::new(0),
             sync_lock <- Mutex::new((), c_str!("tsfs_inode_sync"), crate::tsfs_static_class_key!()),
             new_name: AtomicBool::new(false),
+            dir_index <- Mutex::new(None, c_str!("tsfs_dir_index"), crate::tsfs_static_class_key!()),
         }? Error)
     }
 
@@ -186,6 +192,11 @@ impl InodeData {
     /// Whether the inode got a new name since the last call; clears it.
     pub(crate) fn take_new_name(&self) -> bool {
         self.new_name.swap(false, AcqRel)
+    }
+
+    /// Locks the directory's name index (`None`: not built).
+    pub(crate) fn dir_index(&self) -> MutexGuard<'_, Option<DirIndex>> {
+        self.dir_index.lock()
     }
 
     /// Locks out other synchronous writes of the inode.
