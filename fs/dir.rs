@@ -146,12 +146,16 @@ fn indexed<'a>(dir: &Inode, index: &'a mut Option<DirIndex>) -> Result<Option<&'
 fn entry_at(dir: &Inode, slot: u64, name: &[u8]) -> Result<Option<Entry>> {
     let sb = dir.super_block();
     let info = info_of(sb)?;
+    let (buf, bytes) = slot_block(dir, slot)?;
+    buf.read_with(|data| named(sb, info, dir, slot, data.get(bytes).ok_or(EINVAL)?, name))
+}
+
+/// The block holding slot `slot` of `dir`, and the slot's byte range in it.
+fn slot_block(dir: &Inode, slot: u64) -> Result<(Buffer, core::ops::Range<usize>)> {
+    let sb = dir.super_block();
     let buf = Buffer::read(sb, disk_block(sb, dir, slot / SLOTS_PER_BLOCK)?)?;
     let start = (slot % SLOTS_PER_BLOCK) as usize * DIRENT_SIZE;
-    buf.read_with(|data| {
-        let bytes = data.get(start..start + DIRENT_SIZE).ok_or(EINVAL)?;
-        named(sb, info, dir, slot, bytes, name)
-    })
+    Ok((buf, start..start + DIRENT_SIZE))
 }
 
 /// Slot `slot` (its bytes) as an [`Entry`] if it holds `name`.
@@ -274,12 +278,8 @@ fn grow(sb: &SuperBlock, dir: &LockedInode<'_>, name: &[u8], ino: u32, file_type
 
 /// Runs `f` on the bytes of slot `slot` of `dir`, and marks its block dirty.
 fn modify_slot(dir: &Inode, slot: u64, f: impl FnOnce(&mut [u8]) -> Result) -> Result {
-    let sb = dir.super_block();
-    let buf = Buffer::read(sb, disk_block(sb, dir, slot / SLOTS_PER_BLOCK)?)?;
-    let start = (slot % SLOTS_PER_BLOCK) as usize * DIRENT_SIZE;
-    buf.modify_for(dir, |data| {
-        f(data.get_mut(start..start + DIRENT_SIZE).ok_or(EINVAL)?)
-    })
+    let (buf, bytes) = slot_block(dir, slot)?;
+    buf.modify_for(dir, |data| f(data.get_mut(bytes).ok_or(EINVAL)?))
 }
 
 /// Frees slot `slot` of `dir`.
