@@ -125,7 +125,9 @@ fn indexed<'a>(dir: &Inode, index: &'a mut Option<DirIndex>) -> Result<Option<&'
     if index.is_none() && blocks(dir) >= dir_index::MIN_BLOCKS {
         let sb = dir.super_block();
         let info = info_of(sb)?;
-        let mut built = DirIndex::new(blocks(dir) * SLOTS_PER_BLOCK)?;
+        let Ok(mut built) = DirIndex::new(blocks(dir) * SLOTS_PER_BLOCK) else {
+            return Ok(None);
+        };
         let full = scan(dir, |slot, bytes| {
             Ok(match decode(sb, info, dir, bytes)? {
                 Some(e) => built.insert(slot, e.name).err(),
