@@ -13,8 +13,8 @@ use super::{
     Inode, LockedInode, SbInfo, SuperBlock,
 };
 use crate::format::{
-    decode_dirent, encode_dirent, validate_name, DirentHeader, DirentRef, Extent, Le32, Mapping,
-    NameError, BLOCK_BYTES, BLOCK_SIZE, DIRENTS_PER_BLOCK, DIRENT_SIZE, FT_DIR, FT_LNK, FT_REG,
+    decode_dirent, encode_dirent, is_known_dirent_type, validate_name, DirentHeader, DirentRef,
+    Extent, Le32, Mapping, NameError, BLOCK_BYTES, BLOCK_SIZE, DIRENTS_PER_BLOCK, DIRENT_SIZE,
     MAX_FILE_BLOCKS, ROOT_INO,
 };
 use crate::kapi::{
@@ -74,7 +74,7 @@ fn check_entry(sb: &SuperBlock, info: &SbInfo, dir: &Inode, e: &DirentRef<'_>) -
     if validate_name(e.name).is_err() {
         return Err(corrupt(sb, dir, "entry has an invalid name"));
     }
-    if !matches!(e.file_type, FT_DIR | FT_REG | FT_LNK) {
+    if !is_known_dirent_type(e.file_type) {
         return Err(corrupt(sb, dir, "entry has an unknown file type"));
     }
     Ok(())

@@ -8,13 +8,14 @@ use super::{
     SbInfo, SuperBlock,
 };
 use crate::format::{
-    check_extent_block, check_extents, extent_block_entries, write_extent_block, Extent, Le16,
-    Le32, Le64, Timestamp, BLOCK_SIZE, INLINE_EXTENTS, S_IFDIR, S_IFLNK, S_IFMT,
+    check_extent_block, check_extents, decode_dev, encode_dev, extent_block_entries, is_special,
+    write_extent_block, Extent, Le16, Le32, Le64, Timestamp, BLOCK_SIZE, INLINE_EXTENTS, S_IFDIR,
+    S_IFLNK, S_IFMT,
 };
 use crate::kapi::{
     buffer::{self, Buffer},
     errno::euclean,
-    fs::{Idmap, Iget, Timespec},
+    fs::{special::DeviceNumber, Idmap, Iget, Timespec},
     mem::NoFsScope,
     sync::mutex::{Mutex, MutexGuard},
 };
@@ -44,6 +45,10 @@ pub(crate) enum InodeKind {
     Directory,
     Regular,
     Symlink,
+    /// A device (numbered `dev`), pipe or socket: the VFS serves its opens.
+    Special {
+        dev: DeviceNumber,
+    },
 }
 
 /// Gives a new inode the operations of its kind.
@@ -61,6 +66,10 @@ fn set_kind(new: &NewInode, kind: InodeKind) {
         InodeKind::Symlink => {
             new.set_page_symlink();
             new.set_aops(tables::PAGES);
+        }
+        InodeKind::Special { dev } => {
+            new.set_inode_ops(tables::SPECIAL_INODE);
+            new.init_special(new.mode(), dev);
         }
     }
 }
@@ -360,6 +369,11 @@ fn load(sb: &SuperBlock, info: &SbInfo, new: &NewInode, ino: u32) -> Result {
             }
             InodeKind::Symlink
         }
+        mode if is_special(mode) => {
+            let (major, minor) = decode_dev(disk.rdev.get());
+            let dev = DeviceNumber::new(major, minor).ok_or_else(|| bad("bad device number"))?;
+            InodeKind::Special { dev }
+        }
         _ => InodeKind::Regular,
     };
     // Unwritten blocks (preallocated with FALLOC_FL_KEEP_SIZE) may lie past
@@ -442,6 +456,12 @@ pub(crate) fn store_inode(inode: &Inode, sync: bool) -> Result {
     disk.ctime = timestamp(ctime);
     disk.size = Le64::new(inode.size());
     disk.generation = Le32::new(inode.generation());
+    if is_special(inode.mode()) {
+        let dev = inode.device_number();
+        // Always encodable: both parts are within the kernel's ranges, which are
+        // the encoding's.
+        disk.rdev = Le32::new(encode_dev(dev.major(), dev.minor()).unwrap_or(0));
+    }
     let meta = inode.data().meta();
     disk.blocks = Le64::new(meta.blocks());
     disk.parent = Le32::new(meta.parent);

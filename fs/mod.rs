@@ -12,7 +12,7 @@
 //! | `extents.rs` | a file's extent list |
 //! | `inode.rs` | loading, writing, creating and freeing inodes |
 //! | `dir.rs` | directory slots |
-//! | `namei.rs` | lookup, create, mkdir, symlink, O_TMPFILE, link, unlink, rmdir, rename |
+//! | `namei.rs` | lookup, create, mkdir, symlink, mknod, O_TMPFILE, link, unlink, rmdir, rename |
 //! | `symlink.rs` | storing a symbolic link's target |
 //! | `file.rs` | open, buffered write, setattr and truncate |
 //! | `fsync.rs` | fsync and fdatasync, synchronous inode writes |
@@ -32,9 +32,11 @@
 use crate::kapi::fs::{
     self as vfs,
     falloc::Mode,
+    fiemap::Fiemap,
     file::{DirContext, File, IoRequest},
     inode::{RenameFlags, SetAttr},
     iomap::{Flags, Mapping, WriteDone},
+    special::DeviceNumber,
     vm::{FaultResult, NewVma, VmFault},
     FileSystem, Idmap, NewSuperBlock, Remount, StatFs,
 };
@@ -214,6 +216,16 @@ impl vfs::inode::Operations for Directory {
         namei::tmpfile(idmap, dir, mode)
     }
 
+    fn mknod(
+        idmap: &Idmap,
+        dir: &LockedInode<'_>,
+        dentry: &Dentry,
+        mode: u16,
+        dev: DeviceNumber,
+    ) -> Result<NewInode> {
+        namei::mknod(idmap, dir, dentry, mode, dev)
+    }
+
     fn link(old: &Dentry, dir: &LockedInode<'_>, dentry: &Dentry) -> Result<ARef<Inode>> {
         namei::link(old, dir, dentry)
     }
@@ -227,13 +239,14 @@ impl vfs::inode::Operations for Directory {
     }
 
     fn rename(
+        idmap: &Idmap,
         old_dir: &LockedInode<'_>,
         old_dentry: &Dentry,
         new_dir: &LockedInode<'_>,
         new_dentry: &Dentry,
         flags: RenameFlags,
     ) -> Result {
-        namei::rename(old_dir, old_dentry, new_dir, new_dentry, flags)
+        namei::rename(idmap, old_dir, old_dentry, new_dir, new_dentry, flags)
     }
 
     fn setattr(req: &SetAttr<'_, Tsfs>) -> Result {
@@ -267,6 +280,31 @@ impl vfs::inode::Operations for Regular {
 
     fn dio_alignment(inode: &Inode) -> Option<(u32, u32)> {
         Some(dio::alignment(inode))
+    }
+
+    fn fiemap(inode: &Inode, req: Fiemap<'_, Tsfs>) -> Result {
+        // Under the shared inode lock, as a read: no write changes the extent
+        // list while it is reported (a buffered write or a direct write that
+        // allocates holds the lock exclusively).
+        let _shared = inode.lock_shared();
+        req.answer(IOMAP)
+    }
+}
+
+/// The operations of special files (devices, pipes, sockets), whose opens the
+/// VFS serves: tsfs keeps only their attributes.
+pub(crate) struct Special;
+
+#[vtable]
+impl vfs::inode::Operations for Special {
+    type FileSystem = Tsfs;
+
+    fn setattr(req: &SetAttr<'_, Tsfs>) -> Result {
+        // The VFS truncates regular files only; a size here is a bug elsewhere.
+        if req.new_size().is_some() {
+            return Err(EINVAL);
+        }
+        file::setattr(req)
     }
 }
 
@@ -307,6 +345,7 @@ pub(crate) mod tables {
     pub(crate) const DIR_FILE: vfs::file::Ops<Tsfs> = vfs::file::Ops::new::<Directory>();
     pub(crate) const REG_INODE: vfs::inode::Ops<Tsfs> = vfs::inode::Ops::new::<Regular>();
     pub(crate) const REG_FILE: vfs::file::Ops<Tsfs> = vfs::file::Ops::new::<Regular>();
+    pub(crate) const SPECIAL_INODE: vfs::inode::Ops<Tsfs> = vfs::inode::Ops::new::<Special>();
     pub(crate) const PAGES: vfs::address_space::Ops<Tsfs> =
         vfs::address_space::Ops::iomap::<Tsfs>();
     pub(crate) const VM: vfs::vm::Ops<Tsfs> = vfs::vm::Ops::new::<Tsfs>();

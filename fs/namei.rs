@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Name operations: lookup, create, mkdir, symlink, link, unlink, rmdir,
-//! rename, and `O_TMPFILE` (a file without a name).
+//! Name operations: lookup, create, mkdir, symlink, mknod, link, unlink, rmdir,
+//! rename (with exchange and whiteout), and `O_TMPFILE` (a file without a name).
 //!
 //! The VFS holds the directories' inode locks (and, for a rename between
 //! directories, the rename lock). Each operation makes the one change that can
@@ -14,11 +14,16 @@ use super::{
     symlink, Dentry, Inode, LockedInode, NewInode,
 };
 use crate::format::{
-    file_type_of_mode, validate_name, FT_DIR, MAX_NAME_LEN, S_IFDIR, S_IFLNK, S_IFREG,
+    encode_dev, file_type_of_mode, is_special, validate_name, FT_DIR, MAX_NAME_LEN, S_IFDIR,
+    S_IFLNK, S_IFREG,
 };
 use crate::kapi::{
     errno::{enametoolong, enotempty, euclean},
-    fs::{inode::RenameFlags, Idmap},
+    fs::{
+        inode::RenameFlags,
+        special::{self, DeviceNumber},
+        Idmap,
+    },
 };
 use kernel::{prelude::*, types::ARef};
 
@@ -111,6 +116,23 @@ pub(crate) fn symlink(
         InodeKind::Symlink,
         |new| symlink::write_target(new, target),
     )
+}
+
+/// `mknod`: a new device, pipe or socket (the VFS sends regular files to
+/// `create` and refuses directories).
+pub(crate) fn mknod(
+    idmap: &Idmap,
+    dir: &LockedInode<'_>,
+    dentry: &Dentry,
+    mode: u16,
+    dev: DeviceNumber,
+) -> Result<NewInode> {
+    if !is_special(mode) || encode_dev(dev.major(), dev.minor()).is_none() {
+        return Err(EINVAL);
+    }
+    make(dir, dentry, idmap, mode, InodeKind::Special { dev }, |_| {
+        Ok(())
+    })
 }
 
 /// `tmpfile` (`O_TMPFILE`): a new regular file with no name. It is freed when
@@ -206,20 +228,58 @@ pub(crate) fn rmdir(dir: &LockedInode<'_>, dentry: &Dentry) -> Result {
 
 /// `rename`: moves `old_dentry`'s file to `new_dentry`'s name, replacing what is
 /// there (a file, or an empty directory). `RENAME_NOREPLACE` is checked by the
-/// VFS; `RENAME_EXCHANGE` swaps the two names' files; whiteout is not supported.
+/// VFS; `RENAME_EXCHANGE` swaps the two names' files; `RENAME_WHITEOUT` leaves
+/// a whiteout at the old name, made first, so that running out of inodes
+/// changes nothing.
 pub(crate) fn rename(
+    idmap: &Idmap,
     old_dir: &LockedInode<'_>,
     old_dentry: &Dentry,
     new_dir: &LockedInode<'_>,
     new_dentry: &Dentry,
     flags: RenameFlags,
 ) -> Result {
-    if !flags.at_most_noreplace_or_exchange() {
+    if !flags.known() {
         return Err(EINVAL);
     }
     if flags.exchange() {
         return exchange(old_dir, old_dentry, new_dir, new_dentry);
     }
+    let whiteout = if flags.whiteout() {
+        let (mode, dev) = special::whiteout();
+        Some(inode::create(
+            old_dir,
+            idmap,
+            mode,
+            InodeKind::Special { dev },
+        )?)
+    } else {
+        None
+    };
+    let moved = move_name(old_dir, old_dentry, new_dir, new_dentry, whiteout.as_ref());
+    if let Some(w) = whiteout {
+        if moved.is_ok() {
+            w.data().note_new_name();
+            // The old name's entry holds the link; the reference is dropped.
+            drop(w.publish());
+        } else {
+            // Eviction of the unlinked inode gives its number back.
+            w.set_nlink(0);
+            w.discard();
+        }
+    }
+    moved
+}
+
+/// The body of a plain rename: the old name's entry is removed, or, given a
+/// `whiteout` inode, pointed at it.
+fn move_name(
+    old_dir: &LockedInode<'_>,
+    old_dentry: &Dentry,
+    new_dir: &LockedInode<'_>,
+    new_dentry: &Dentry,
+    whiteout: Option<&NewInode>,
+) -> Result {
     let src = positive(old_dentry)?;
     let src_type = dirent_type(src);
     let new_name = new_dentry.name();
@@ -238,7 +298,10 @@ pub(crate) fn rename(
     } else {
         dir::add(new_dir, new_name, ino32(src)?, src_type)?;
     }
-    dir::remove(old_dir, old_slot)?;
+    match whiteout {
+        Some(w) => dir::retarget(old_dir, old_slot, ino32(w)?, file_type_of_mode(w.mode()))?,
+        None => dir::remove(old_dir, old_slot)?,
+    }
     if let Some(t) = target {
         if t.is_dir() {
             t.set_nlink(0);

@@ -131,12 +131,69 @@ pub const S_IFDIR: u16 = 0o040000;
 pub const S_IFREG: u16 = 0o100000;
 /// File type: symbolic link (its target is its data, like a file's).
 pub const S_IFLNK: u16 = 0o120000;
+/// File type: character device (its number is the inode's `rdev`).
+pub const S_IFCHR: u16 = 0o020000;
+/// File type: block device (its number is the inode's `rdev`).
+pub const S_IFBLK: u16 = 0o060000;
+/// File type: named pipe.
+pub const S_IFIFO: u16 = 0o010000;
+/// File type: Unix domain socket.
+pub const S_IFSOCK: u16 = 0o140000;
 /// Directory entry file type of a directory (Linux's `DT_DIR`).
 pub const FT_DIR: u8 = 4;
 /// Directory entry file type of a regular file (`DT_REG`).
 pub const FT_REG: u8 = 8;
 /// Directory entry file type of a symbolic link (`DT_LNK`).
 pub const FT_LNK: u8 = 10;
+/// Directory entry file type of a character device (`DT_CHR`).
+pub const FT_CHR: u8 = 2;
+/// Directory entry file type of a block device (`DT_BLK`).
+pub const FT_BLK: u8 = 6;
+/// Directory entry file type of a named pipe (`DT_FIFO`).
+pub const FT_FIFO: u8 = 1;
+/// Directory entry file type of a socket (`DT_SOCK`).
+pub const FT_SOCK: u8 = 12;
+
+/// Whether `mode`'s type is one tsfs stores.
+pub const fn is_known_type(mode: u16) -> bool {
+    matches!(
+        mode & S_IFMT,
+        S_IFDIR | S_IFREG | S_IFLNK | S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK
+    )
+}
+
+/// Whether `mode` is a special file (device, pipe or socket): an inode with no
+/// data, whose meaning is its type and, for a device, its number.
+pub const fn is_special(mode: u16) -> bool {
+    matches!(mode & S_IFMT, S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK)
+}
+
+/// Whether `file_type` is a directory entry type tsfs writes.
+pub const fn is_known_dirent_type(file_type: u8) -> bool {
+    matches!(
+        file_type,
+        FT_DIR | FT_REG | FT_LNK | FT_CHR | FT_BLK | FT_FIFO | FT_SOCK
+    )
+}
+
+/// A device number as an inode's `rdev` holds it: Linux's 32-bit encoding
+/// (`new_encode_dev`), whose low 8 bits are the minor's, then 12 bits of major,
+/// then the rest of the minor, so small numbers read as the old 16-bit form.
+/// `None` if the major has more than 12 bits or the minor more than 20.
+pub const fn encode_dev(major: u32, minor: u32) -> Option<u32> {
+    if major >= 1 << 12 || minor >= 1 << 20 {
+        return None;
+    }
+    Some((minor & 0xff) | (major << 8) | ((minor & !0xff) << 12))
+}
+
+/// The (major, minor) pair of an `rdev` made by [`encode_dev`].
+pub const fn decode_dev(rdev: u32) -> (u32, u32) {
+    (
+        (rdev >> 8) & 0xfff,
+        (rdev & 0xff) | ((rdev >> 12) & 0xfff00),
+    )
+}
 
 /// CRC-32C (Castagnoli), bitwise: used for metadata checksums on both sides.
 pub const fn crc32c(seed: u32, data: &[u8]) -> u32 {
@@ -1069,7 +1126,8 @@ on_disk! {
     /// An inode, slot `ino` of the inode table. Meaningful only while its inode
     /// bitmap bit is set.
     pub struct Inode (256) {
-        /// File type ([`S_IFDIR`], [`S_IFREG`], [`S_IFLNK`]) and permission bits.
+        /// File type ([`S_IFDIR`], [`S_IFREG`], [`S_IFLNK`], or a special file:
+        /// [`is_special`]) and permission bits.
         pub mode: Le16,
         /// Zero.
         pub reserved0: Le16,
@@ -1104,8 +1162,9 @@ on_disk! {
         pub overflow_block: Le64,
         /// Inline extents.
         pub extents: [Extent; INLINE_EXTENTS],
-        /// Zero.
-        pub reserved2: Le32,
+        /// For a character or block device, its number ([`encode_dev`]); zero
+        /// for other files.
+        pub rdev: Le32,
         /// [`crc32c`], seeded with [`inode_seed`], of the other 252 bytes.
         pub checksum: Le32,
     }
@@ -1127,6 +1186,9 @@ pub enum InodeError {
     BadOverflowBlock,
     /// The size is past [`MAX_FILE_SIZE`], or not whole blocks for a directory.
     BadSize,
+    /// A device, pipe or socket with data, or a pipe or socket with a device
+    /// number.
+    BadSpecial,
     /// An inline extent is bad.
     BadExtent(ExtentError),
 }
@@ -1140,6 +1202,7 @@ impl InodeError {
             InodeError::BadExtentCount => "inline extent count out of range",
             InodeError::BadOverflowBlock => "extent block outside the data area",
             InodeError::BadSize => "size out of range",
+            InodeError::BadSpecial => "special file with data or a stray device number",
             InodeError::BadExtent(e) => e.description(),
         }
     }
@@ -1188,6 +1251,21 @@ impl Inode {
         self.file_type() == S_IFREG
     }
 
+    /// Whether a special file has no data and only a device has a device
+    /// number (true for any other file).
+    pub fn special_shape_ok(&self) -> bool {
+        let mode = self.mode.get();
+        if !is_special(mode) {
+            return true;
+        }
+        let device = matches!(mode & S_IFMT, S_IFCHR | S_IFBLK);
+        self.size.get() == 0
+            && self.blocks.get() == 0
+            && self.extent_count.get() == 0
+            && self.overflow_block.get() == 0
+            && (device || self.rdev.get() == 0)
+    }
+
     /// The inline extents in use (none if `extent_count` is out of range).
     pub fn inline_extents(&self) -> &[Extent] {
         self.extents
@@ -1213,8 +1291,11 @@ impl Inode {
         if self.checksum.get() != self.compute_checksum(fs_seed, ino) {
             return Err(InodeError::BadChecksum);
         }
-        if !matches!(self.file_type(), S_IFDIR | S_IFREG | S_IFLNK) {
+        if !is_known_type(self.mode.get()) {
             return Err(InodeError::BadMode);
+        }
+        if !self.special_shape_ok() {
+            return Err(InodeError::BadSpecial);
         }
         let size = self.size.get();
         if size > MAX_FILE_SIZE || (self.is_dir() && size % u64::from(BLOCK_SIZE) != 0) {

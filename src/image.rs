@@ -261,6 +261,23 @@ impl Image {
         self.create_with_mode(dir, name, format::S_IFLNK | 0o777, size, &[(0, target)])
     }
 
+    /// Creates a special file `name` in `dir` of `mode` (type included), with
+    /// device number `rdev` (as stored: [`format::encode_dev`]).
+    pub fn create_special(
+        &mut self,
+        dir: u32,
+        name: &str,
+        mode: u16,
+        rdev: u32,
+    ) -> io::Result<u32> {
+        let ino = self.new_inode(mode, 1, 0)?;
+        let mut inode = self.read_inode(ino)?;
+        inode.rdev = Le32::new(rdev);
+        self.write_inode(ino, &inode)?;
+        self.add_dirent(dir, name, ino, file_type_of_mode(mode))?;
+        Ok(ino)
+    }
+
     fn create_with_mode(
         &mut self,
         dir: u32,

@@ -165,7 +165,7 @@ fn inode_validation_finds_bad_fields() {
     };
     assert_eq!(check(&|_| {}), Ok(()));
     assert_eq!(
-        check(&|i| i.mode = Le16::new(0o020644)),
+        check(&|i| i.mode = Le16::new(0o070644)),
         Err(InodeError::BadMode)
     );
     assert_eq!(
@@ -467,4 +467,56 @@ fn decoding_short_buffers_fails_instead_of_panicking() {
     }
     assert_eq!(Extent::from_bytes(&[1; 15]), None);
     assert_eq!(extent_block_entries(&[0; 10], 5).count(), 0);
+}
+
+#[test]
+fn special_files_hold_no_data_and_only_devices_a_number() {
+    let geom = geom_8m();
+    let check = |mode: u16, f: &dyn Fn(&mut Inode)| {
+        let mut inode = Inode::new(mode | 0o644, 0, 0, 1, Timestamp::new(0, 0));
+        f(&mut inode);
+        inode.update_checksum(1, 2);
+        inode.validate(1, 2, &geom)
+    };
+    let numbered = |i: &mut Inode| i.rdev = Le32::new(0x103);
+    for mode in [S_IFCHR, S_IFBLK] {
+        assert_eq!(check(mode, &numbered), Ok(()));
+    }
+    for mode in [S_IFIFO, S_IFSOCK] {
+        assert_eq!(check(mode, &|_| {}), Ok(()));
+        assert_eq!(check(mode, &numbered), Err(InodeError::BadSpecial));
+    }
+    assert_eq!(
+        check(S_IFCHR, &|i| i.size = Le64::new(1)),
+        Err(InodeError::BadSpecial)
+    );
+    assert_eq!(
+        check(S_IFBLK, &|i| {
+            i.extent_count = Le16::new(1);
+            i.extents[0] = Extent::new(0, geom.first_data_block, 1);
+            i.blocks = Le64::new(1);
+        }),
+        Err(InodeError::BadSpecial)
+    );
+    assert_eq!(
+        check(S_IFIFO, &|i| i.overflow_block =
+            Le64::new(geom.first_data_block)),
+        Err(InodeError::BadSpecial)
+    );
+}
+
+#[test]
+fn device_numbers_encode_as_linux_new_encode_dev() {
+    // Small numbers keep the old 16-bit form (major << 8 | minor).
+    assert_eq!(encode_dev(1, 3), Some(0x103));
+    assert_eq!(encode_dev(8, 1), Some(0x801));
+    assert_eq!(encode_dev(0, 0), Some(0));
+    // The minor's bits above 8 go above the major's 12.
+    assert_eq!(encode_dev(259, 0x12345), Some(0x1231_0345));
+    for (major, minor) in [(0, 0), (1, 3), (259, 0x12345), (4095, 0xf_ffff)] {
+        let rdev = encode_dev(major, minor).unwrap();
+        assert_eq!(decode_dev(rdev), (major, minor));
+    }
+    assert_eq!(encode_dev(4096, 0), None);
+    assert_eq!(encode_dev(0, 1 << 20), None);
 }

@@ -391,3 +391,34 @@ fn symbolic_link_of_a_block_or_more_is_found() {
         )],
     );
 }
+
+#[test]
+fn special_files_are_clean_and_one_with_data_is_not() {
+    let (img, s) = sample("special");
+    let mut image = open(&img);
+    let rdev = tsfs::format::encode_dev(1, 3).unwrap();
+    let null = image
+        .create_special(ROOT_INO, "null", tsfs::format::S_IFCHR | 0o666, rdev)
+        .unwrap();
+    image
+        .create_special(s.dir, "pipe", tsfs::format::S_IFIFO | 0o644, 0)
+        .unwrap();
+    image
+        .create_special(ROOT_INO, "sock", tsfs::format::S_IFSOCK | 0o755, 0)
+        .unwrap();
+    image.flush().unwrap();
+    let (code, text) = common::fsck(&img.path);
+    assert_eq!(code, 0, "special files should be clean:\n{text}");
+    let block = first_block(&image, s.b);
+    edit_inode(&image, null, |i| {
+        i.extent_count = tsfs::format::Le16::new(1);
+        i.extents[0] = Extent::new(0, block, 1);
+        i.blocks = Le64::new(1);
+    });
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {null}: special file (mode 0o20666) with data"
+        )],
+    );
+}

@@ -133,6 +133,6 @@ fn table_merges_runs() {
     let row = text.lines().find(|l| l.starts_with("generic/313")).unwrap();
     let cols: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(cols, ["generic/313", "pass", "30s", "-"], "{text}");
-    let last = text.lines().filter(|l| l.starts_with("generic/")).last();
+    let last = text.lines().rfind(|l| l.starts_with("generic/"));
     assert!(last.is_some_and(|l| l.starts_with("generic/729")), "{text}");
 }

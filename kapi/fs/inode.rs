@@ -4,7 +4,10 @@
 //! data, the safe view of an inode, its locks, new inodes, and the
 //! `inode_operations` built from an [`inode::Operations`](Operations) implementer.
 
-use super::{address_space, dentry::Dentry, dentry::Idmap, file, sb::SuperBlock, FileSystem};
+use super::{
+    address_space, dentry::Dentry, dentry::Idmap, fiemap::Fiemap, file, sb::SuperBlock,
+    special::DeviceNumber, FileSystem,
+};
 use core::{
     marker::PhantomData,
     ops::Deref,
@@ -775,10 +778,19 @@ pub(in crate::kapi) fn into_raw<T: FileSystem>(inode: ARef<INode<T>>) -> *mut bi
 pub(crate) struct RenameFlags(u32);
 
 impl RenameFlags {
-    /// No flag but `RENAME_NOREPLACE` (which the VFS enforces itself) and
-    /// `RENAME_EXCHANGE`.
-    pub(crate) fn at_most_noreplace_or_exchange(self) -> bool {
-        self.0 & !(bindings::RENAME_NOREPLACE | bindings::RENAME_EXCHANGE) == 0
+    /// No flag but `RENAME_NOREPLACE` (which the VFS enforces itself),
+    /// `RENAME_EXCHANGE` and `RENAME_WHITEOUT`.
+    pub(crate) fn known(self) -> bool {
+        let known =
+            bindings::RENAME_NOREPLACE | bindings::RENAME_EXCHANGE | bindings::RENAME_WHITEOUT;
+        self.0 & !known == 0
+    }
+
+    /// `RENAME_WHITEOUT`: the old name is left naming a whiteout (a character
+    /// device numbered 0:0, see [`super::special::whiteout`]) rather than removed.
+    /// The VFS refuses it with `RENAME_EXCHANGE`.
+    pub(crate) fn whiteout(self) -> bool {
+        self.0 & bindings::RENAME_WHITEOUT != 0
     }
 
     /// `RENAME_EXCHANGE`: the two names swap their files (the VFS has checked
@@ -891,8 +903,10 @@ pub(crate) trait Operations {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Moves `old_dentry`'s file to `new_dentry`'s name (both directories locked).
+    /// Moves `old_dentry`'s file to `new_dentry`'s name (both directories locked);
+    /// `idmap` is the mount's, for the owner of a whiteout.
     fn rename(
+        _idmap: &Idmap,
         _old_dir: &Locked<'_, Self::FileSystem>,
         _old_dentry: &Dentry<Self::FileSystem>,
         _new_dir: &Locked<'_, Self::FileSystem>,
@@ -910,6 +924,23 @@ pub(crate) trait Operations {
         _dentry: &Dentry<Self::FileSystem>,
         _target: &[u8],
     ) -> Result<NewINode<Self::FileSystem>> {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// A new special file (device, pipe or socket; `mode` has its type) numbered
+    /// `dev` if it is a device, named by the negative `dentry` in `dir`.
+    fn mknod(
+        _idmap: &Idmap,
+        _dir: &Locked<'_, Self::FileSystem>,
+        _dentry: &Dentry<Self::FileSystem>,
+        _mode: u16,
+        _dev: DeviceNumber,
+    ) -> Result<NewINode<Self::FileSystem>> {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `FS_IOC_FIEMAP`: reports the extents of `req`'s range of `inode`.
+    fn fiemap(_inode: &INode<Self::FileSystem>, _req: Fiemap<'_, Self::FileSystem>) -> Result {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -978,6 +1009,12 @@ impl<U: Operations> Table<U> {
         }
         if U::HAS_TMPFILE {
             ops.tmpfile = Some(tmpfile::<U>);
+        }
+        if U::HAS_MKNOD {
+            ops.mknod = Some(super::special::mknod::<U>);
+        }
+        if U::HAS_FIEMAP {
+            ops.fiemap = Some(super::fiemap::fiemap::<U>);
         }
         if U::HAS_SETATTR {
             ops.setattr = Some(setattr::<U>);
@@ -1233,7 +1270,7 @@ unsafe extern "C" fn rmdir<U: Operations>(
 /// Called by the VFS with both directories of `U`'s type locked (and the rename
 /// lock held if they differ), a positive old dentry and a new dentry.
 unsafe extern "C" fn rename<U: Operations>(
-    _idmap: *mut bindings::mnt_idmap,
+    idmap: *mut bindings::mnt_idmap,
     old_dir: *mut bindings::inode,
     old_dentry: *mut bindings::dentry,
     new_dir: *mut bindings::inode,
@@ -1242,15 +1279,16 @@ unsafe extern "C" fn rename<U: Operations>(
 ) -> c_int {
     from_result(|| {
         // SAFETY: as the VFS promises above.
-        let (od, oe, nd, ne) = unsafe {
+        let (m, od, oe, nd, ne) = unsafe {
             (
+                Idmap::from_raw(idmap),
                 Locked::from_raw(old_dir),
                 Dentry::from_raw(old_dentry),
                 Locked::from_raw(new_dir),
                 Dentry::from_raw(new_dentry),
             )
         };
-        U::rename(&od, oe, &nd, ne, RenameFlags(flags))?;
+        U::rename(m, &od, oe, &nd, ne, RenameFlags(flags))?;
         Ok(0)
     })
 }

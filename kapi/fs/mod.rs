@@ -18,6 +18,8 @@
 //! | `dentry.rs` | `dentry`, `mnt_idmap` | |
 //! | `file.rs` | `file`, `kiocb`, `file_operations`, `dir_context` | [`file::Operations`] |
 //! | `falloc.rs` | the modes of `fallocate` | |
+//! | `fiemap.rs` | `fiemap_extent_info`, iomap's `FS_IOC_FIEMAP` | |
+//! | `special.rs` | device numbers, special inodes, `mknod` | |
 //! | `address_space.rs` | `address_space_operations` (iomap's) | |
 //! | `iomap.rs` | `iomap_ops`, `iomap_writeback_ops`, iomap's helpers | [`iomap::Operations`] |
 //! | `direct.rs` | direct IO mechanisms of a request | |
@@ -29,11 +31,13 @@ pub(crate) mod dentry;
 pub(crate) mod dio_async;
 pub(crate) mod direct;
 pub(crate) mod falloc;
+pub(crate) mod fiemap;
 pub(crate) mod file;
 pub(crate) mod inode;
 pub(crate) mod iomap;
 mod registration;
 pub(crate) mod sb;
+pub(crate) mod special;
 pub(crate) mod vm;
 
 pub(crate) use dentry::{Dentry, Idmap};

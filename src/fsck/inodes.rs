@@ -4,9 +4,9 @@ use std::io;
 
 use super::{block_range, Fix, Fsck, InodeInfo};
 use crate::format::{
-    check_extent, check_extent_block, extent_block_entries, test_bit, Extent, ExtentError, Inode,
-    BLOCK_SIZE, INLINE_EXTENTS, INODES_PER_BLOCK, INODE_SIZE, MAX_FILE_SIZE, S_IFDIR, S_IFLNK,
-    S_IFREG,
+    check_extent, check_extent_block, extent_block_entries, is_known_type, test_bit, Extent,
+    ExtentError, Inode, BLOCK_SIZE, INLINE_EXTENTS, INODES_PER_BLOCK, INODE_SIZE, MAX_FILE_SIZE,
+    S_IFLNK,
 };
 
 /// Inode table blocks read at a time.
@@ -56,10 +56,18 @@ fn check_inode(f: &mut Fsck<'_>, ino: u32, inode: Inode) -> io::Result<()> {
         f.incomplete = true;
         return Ok(());
     }
-    let kind = inode.file_type();
-    if !matches!(kind, S_IFDIR | S_IFREG | S_IFLNK) {
+    if !is_known_type(inode.mode.get()) {
         f.error(format!(
             "inode {ino}: in use but has unsupported mode {:#o}",
+            inode.mode.get()
+        ));
+        f.damaged.insert(ino);
+        f.incomplete = true;
+        return Ok(());
+    }
+    if !inode.special_shape_ok() {
+        f.error(format!(
+            "inode {ino}: special file (mode {:#o}) with data or a stray device number",
             inode.mode.get()
         ));
         f.damaged.insert(ino);
