@@ -102,6 +102,29 @@ expect_eq "a hole punched past preallocation frees it" "0 0" bash -c "
     xfs_io -f -c 'falloc -k 0 64k' -c 'fpunch 0 64k' $M/phk && echo \$(stat -c %s $M/phk) \$(stat -c %b $M/phk)"
 check "punched file matches after dropping caches" bash -c "echo 3 >/proc/sys/vm/drop_caches && cmp $REF/ph $M/ph"
 
+# A file has at most 264 extents (9 in its inode, 255 in its extent block).
+# Punching every other block of a written file splits one more off each time.
+punch_args=()
+for i in $(seq 1 2 599); do punch_args+=(-c "fpunch $((i * 4096)) 4096"); done
+expect_fail "the punch that would make a file's 265th extent fails with ENOSPC" "No space left" \
+    xfs_io -f -c 'pwrite -q -S 0x61 0 2400k' "${punch_args[@]}" "$M/frag"
+sync && echo 3 >/proc/sys/vm/drop_caches # what follows reads the disk
+check "each punch either made a hole or left the block as it was" python3 -c "
+import os, sys
+f = sys.argv[1]
+data = open(f, 'rb').read()
+blocks = [data[i * 4096:(i + 1) * 4096] for i in range(600)]
+assert all(b == b'a' * 4096 for b in blocks[0::2]), 'an even block lost its data'
+odd = blocks[1::2]
+assert all(b in (bytes(4096), b'a' * 4096) for b in odd), 'an odd block is neither punched nor intact'
+done = sum(b == bytes(4096) for b in odd)
+assert 250 <= done < 300, f'{done} punches worked'
+# st_blocks also counts the extent block.
+blocks_now = os.stat(f).st_blocks
+assert blocks_now == (600 - done + 1) * 8, f'st_blocks {blocks_now} for {done} holes'
+print(f'{done} of 300 punches worked')
+" "$M/frag"
+
 # --- zero range
 cp /tmp/rand64k "$M/zr" && cp /tmp/rand64k "$REF/zr"
 python3 -c '
