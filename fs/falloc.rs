@@ -144,24 +144,39 @@ fn fill_holes(
 }
 
 /// `FALLOC_FL_PUNCH_HOLE`: frees the whole blocks of `offset .. end` and zeroes
-/// the partial ones (inside the file).
+/// the partial ones (inside the file). `ENOSPC` (a 265th extent, or no block for
+/// the extent block) changes nothing, not even the cached pages.
 fn punch(
     inode: &LockedInode<'_>,
     invalidate: &InvalidateGuard<'_, '_, Tsfs>,
     offset: u64,
     end: u64,
 ) -> Result {
-    zero_partial(inode, offset, end)?;
-    let (first, last) = whole_blocks(offset, end);
-    if first >= last {
-        return Ok(());
-    }
     let sb = inode.super_block();
     let info = info_of(sb)?;
-    // Build the new list first: if that fails, the page cache is untouched.
-    let (list, released) = inode.data().meta().extents.without(first, last)?;
-    invalidate.truncate_range(first * BLOCK, (last - first) * BLOCK)?;
+    let (first, last) = whole_blocks(offset, end);
+    // What can fail for lack of space comes before any change: the new extent
+    // list (a 265th extent) and the extent block it may need.
+    let planned = if first < last {
+        let mut meta = inode.data().meta();
+        let (list, released) = meta.extents.without(first, last)?;
+        meta.reserve_extent_block(sb, info, &list)?;
+        Some((list, released))
+    } else {
+        None
+    };
+    let dropped = zero_partial(inode, offset, end).and_then(|()| {
+        invalidate.truncate_range(first * BLOCK, last.saturating_sub(first) * BLOCK)
+    });
+    if let Err(e) = dropped {
+        inode.data().meta().drop_unneeded_extent_block(sb, info);
+        return Err(e);
+    }
+    let Some((list, released)) = planned else {
+        return Ok(());
+    };
     let mut meta = inode.data().meta();
+    // Cannot fail: the extent block is reserved.
     meta.set_extents(sb, info, list)?;
     inode.set_blocks(meta.blocks());
     drop(meta);

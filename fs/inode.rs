@@ -239,25 +239,45 @@ impl InodeMeta {
     }
 
     /// Installs `list`, allocating or freeing the extent block as its length
-    /// needs. On error (`ENOSPC` for the extent block) nothing changed.
+    /// needs. On error (`ENOSPC` for the extent block) nothing changed; after a
+    /// [`InodeMeta::reserve_extent_block`] for `list`, it cannot fail.
     pub(crate) fn set_extents(
         &mut self,
         sb: &SuperBlock,
         info: &SbInfo,
         list: ExtentList,
     ) -> Result {
-        let needs_block = list.len() > INLINE_EXTENTS;
-        if needs_block && self.overflow == 0 {
+        self.reserve_extent_block(sb, info, &list)?;
+        self.extents = list;
+        self.drop_unneeded_extent_block(sb, info);
+        Ok(())
+    }
+
+    /// Allocates the extent block that `list` needs, if it needs one and the
+    /// inode has none: for a change that must not fail once it has begun. An
+    /// extent block holding no extent is valid on disk.
+    pub(crate) fn reserve_extent_block(
+        &mut self,
+        sb: &SuperBlock,
+        info: &SbInfo,
+        list: &ExtentList,
+    ) -> Result {
+        if list.len() > INLINE_EXTENTS && self.overflow == 0 {
             let (block, _) = info.alloc().alloc_blocks(sb, None, 1)?;
             self.overflow = block;
-        } else if !needs_block && self.overflow != 0 {
+        }
+        Ok(())
+    }
+
+    /// Frees the extent block if the extents fit in the inode (after they
+    /// shrank, or when a reservation was not used).
+    pub(crate) fn drop_unneeded_extent_block(&mut self, sb: &SuperBlock, info: &SbInfo) {
+        if self.extents.len() <= INLINE_EXTENTS && self.overflow != 0 {
             buffer::forget(sb, self.overflow);
             // A failure here is corruption, already reported; the block is not ours.
             let _ = info.alloc().free_blocks_range(sb, self.overflow, 1);
             self.overflow = 0;
         }
-        self.extents = list;
-        Ok(())
     }
 
     /// Gives back the disk blocks of file blocks `first_block` and up.

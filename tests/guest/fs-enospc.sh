@@ -18,6 +18,10 @@ check "mkfs.tsfs: 8 MiB, 64 inodes" mkfs.tsfs -q -s 8M -N 64 "$DEV"
 check "mount" mount -t tsfs "$DEV" "$M"
 check "files written before the disk fills" sh -c "
     cp /tmp/keep1 $M/keep1 && mkdir $M/dir && cp /tmp/keep2 $M/dir/keep2 && echo small > $M/dir/small && sync"
+check "a file of 9 extents, the most its inode holds without an extent block" bash -c "
+    for b in 0 2 4 6 8 10 12 14; do xfs_io -f -c \"pwrite -q -S 0x11 \$((b * 4096)) 4096\" $M/nine || exit 1; done &&
+    xfs_io -c 'pwrite -q -S 0x11 64k 12k' -c fsync $M/nine &&
+    test \$(xfs_io -c fiemap $M/nine | grep -c ']: [0-9]') = 9"
 expect_fail "filling the disk with write() ends in ENOSPC" "No space left" \
     dd if=/dev/zero of="$M/fill" bs=64k status=none
 check "statfs: no free blocks left" test "$(stat -f -c %f "$M")" = 0
@@ -32,6 +36,16 @@ check "overwriting allocated blocks still works on a full disk" sh -c "
 check "a new, empty directory can be made (it needs no block)" mkdir "$M/d2"
 expect_fail "but its first entry (a new directory block) fails with ENOSPC" "No space left" touch "$M/d2/x"
 check "the data written before is intact" intact
+check "overwrite the 9th extent, 3 blocks (no allocation: the data stays dirty)" \
+    xfs_io -c 'pwrite -q -S 0x22 64k 12k' "$M/nine"
+expect_fail "a punch inside it needs an extent block: ENOSPC on a full disk" "No space left" \
+    xfs_io -c "fpunch $((17 * 4096 - 100)) 4296" "$M/nine"
+last_extent_is_new() { cmp <(tail -c 12288 "$M/nine") <(head -c 12288 /dev/zero | tr '\0' '\042'); }
+export M
+export -f last_extent_is_new
+check "the refused punch changed nothing in the cached pages" last_extent_is_new
+check "nor on disk after write-back" bash -c "
+    sync && echo 3 >/proc/sys/vm/drop_caches && last_extent_is_new"
 check "truncating the big file frees its blocks" sh -c "
     truncate -s 1M $M/fill && test \$(stat -f -c %f $M) -gt 500"
 expect_fail "making files until the inodes run out ends in ENOSPC" "No space left" sh -c "
