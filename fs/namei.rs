@@ -14,8 +14,7 @@ use super::{
     symlink, Dentry, Inode, LockedInode, NewInode,
 };
 use crate::format::{
-    encode_dev, file_type_of_mode, is_special, validate_name, FT_DIR, MAX_NAME_LEN, S_IFDIR,
-    S_IFLNK, S_IFREG,
+    file_type_of_mode, is_special, validate_name, FT_DIR, MAX_NAME_LEN, S_IFDIR, S_IFLNK, S_IFREG,
 };
 use crate::kapi::{
     errno::{enametoolong, enotempty, euclean},
@@ -73,15 +72,19 @@ fn make(
     let added =
         fill(&new).and_then(|()| dir::add(dir, name, ino32(&new)?, file_type_of_mode(mode)));
     if let Err(e) = added {
-        // Eviction of the unlinked inode gives its number back.
-        new.set_nlink(0);
-        new.discard();
+        abandon(new);
         return Err(e);
     }
     new.data().note_new_name();
     dir.touch_mtime_ctime();
     dir.mark_dirty();
     Ok(new)
+}
+
+/// Gives up a new inode that got no name: its eviction frees its number.
+fn abandon(new: NewInode) {
+    new.set_nlink(0);
+    new.discard();
 }
 
 /// `create`: a new regular file.
@@ -127,7 +130,8 @@ pub(crate) fn mknod(
     mode: u16,
     dev: DeviceNumber,
 ) -> Result<NewInode> {
-    if !is_special(mode) || encode_dev(dev.major(), dev.minor()).is_none() {
+    // Any `DeviceNumber` fits the on-disk encoding (both have the kernel's ranges).
+    if !is_special(mode) {
         return Err(EINVAL);
     }
     make(dir, dentry, idmap, mode, InodeKind::Special { dev }, |_| {
@@ -263,9 +267,7 @@ pub(crate) fn rename(
             // The old name's entry holds the link; the reference is dropped.
             drop(w.publish());
         } else {
-            // Eviction of the unlinked inode gives its number back.
-            w.set_nlink(0);
-            w.discard();
+            abandon(w);
         }
     }
     moved
