@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A file's extent list in memory: sorted by file block, never overlapping, at
-//! most [`MAX_EXTENTS`] long (what the inode and one extent block can hold).
+//! most [`MAX_EXTENTS`] long (what the inode and its extent blocks can hold).
+//! Long lists take up to 128 KiB, so they may live in vmalloc memory.
 //!
 //! Changes build a new list, which the caller installs once everything else the
 //! change needs (an extent block, say) has been allocated: a failure leaves the
@@ -17,22 +18,24 @@ use kernel::prelude::*;
 /// `items` is sorted by `file_block`, its extents do not overlap, each has a
 /// length of at least 1, and there are at most [`MAX_EXTENTS`].
 pub(crate) struct ExtentList {
-    items: KVec<Extent>,
+    items: KVVec<Extent>,
 }
 
 /// Disk blocks a change released: `(first block, count)` runs.
-pub(crate) type Released = KVec<(u64, u64)>;
+pub(crate) type Released = KVVec<(u64, u64)>;
 
 impl ExtentList {
     /// An empty list.
     pub(crate) const fn new() -> Self {
-        ExtentList { items: KVec::new() }
+        ExtentList {
+            items: KVVec::new(),
+        }
     }
 
     /// A list from extents as stored on disk. The caller has checked them with
     /// `format::check_extents` (sorted, non-overlapping, non-empty); `EUCLEAN` if
     /// there are too many.
-    pub(crate) fn from_checked(items: KVec<Extent>) -> Result<Self> {
+    pub(crate) fn from_checked(items: KVVec<Extent>) -> Result<Self> {
         if items.len() > MAX_EXTENTS {
             return Err(crate::kapi::errno::euclean());
         }
@@ -115,7 +118,7 @@ impl ExtentList {
         if count > MAX_EXTENTS {
             return Err(ENOSPC);
         }
-        let mut items = KVec::with_capacity(count, GFP_KERNEL)?;
+        let mut items = KVVec::with_capacity(count, GFP_KERNEL)?;
         items.extend_from_slice(before.get(..before_len).unwrap_or(&[]), GFP_KERNEL)?;
         items.push(middle, GFP_KERNEL)?;
         items.extend_from_slice(rest, GFP_KERNEL)?;
@@ -132,8 +135,8 @@ impl ExtentList {
     /// and the disk blocks those were. `ENOSPC` if the list would grow past
     /// [`MAX_EXTENTS`] (a hole punched inside one extent splits it in two).
     pub(crate) fn without(&self, first: u64, end: u64) -> Result<(Self, Released)> {
-        let mut kept = KVec::with_capacity(self.items.len() + 1, GFP_KERNEL)?;
-        let mut released = KVec::new();
+        let mut kept = KVVec::with_capacity(self.items.len() + 1, GFP_KERNEL)?;
+        let mut released = KVVec::new();
         for e in self.items.iter() {
             let (start, stop) = (u64::from(e.file_block.get()), e.file_end());
             if stop <= first || start >= end {
@@ -160,7 +163,7 @@ impl ExtentList {
 
     /// A copy of the list.
     pub(crate) fn try_clone(&self) -> Result<Self> {
-        let mut items = KVec::with_capacity(self.items.len(), GFP_KERNEL)?;
+        let mut items = KVVec::with_capacity(self.items.len(), GFP_KERNEL)?;
         items.extend_from_slice(&self.items, GFP_KERNEL)?;
         Ok(ExtentList { items })
     }
@@ -186,7 +189,7 @@ impl ExtentList {
     /// flipped, then merged with their neighbours). `ENOSPC` if the list would
     /// grow past [`MAX_EXTENTS`].
     pub(crate) fn with_state(&self, first: u64, end: u64, unwritten: bool) -> Result<Self> {
-        let mut items = KVec::with_capacity(self.items.len() + 2, GFP_KERNEL)?;
+        let mut items = KVVec::with_capacity(self.items.len() + 2, GFP_KERNEL)?;
         for e in self.items.iter() {
             let (start, stop) = (u64::from(e.file_block.get()), e.file_end());
             if e.is_unwritten() == unwritten || stop <= first || start >= end {
@@ -221,7 +224,7 @@ fn piece(e: &Extent, from: u64, to: u64) -> Result<Extent> {
 }
 
 /// Appends `e` to `items`, merged with the last one if they continue each other.
-fn push_merged(items: &mut KVec<Extent>, e: Extent) -> Result {
+fn push_merged(items: &mut KVVec<Extent>, e: Extent) -> Result {
     if let Some(last) = items.last_mut() {
         if let Some(merged) = merge(last, &e) {
             *last = merged;

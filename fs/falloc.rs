@@ -144,8 +144,9 @@ fn fill_holes(
 }
 
 /// `FALLOC_FL_PUNCH_HOLE`: frees the whole blocks of `offset .. end` and zeroes
-/// the partial ones (inside the file). `ENOSPC` (a 265th extent, or no block for
-/// the extent block) changes nothing, not even the cached pages.
+/// the partial ones (inside the file). `ENOSPC` (one extent more than a file
+/// may have, or no block for an extent block) changes nothing, not even the
+/// cached pages.
 fn punch(
     inode: &LockedInode<'_>,
     invalidate: &InvalidateGuard<'_, '_, Tsfs>,
@@ -156,11 +157,11 @@ fn punch(
     let info = info_of(sb)?;
     let (first, last) = whole_blocks(offset, end);
     // What can fail for lack of space comes before any change: the new extent
-    // list (a 265th extent) and the extent block it may need.
+    // list (one extent too many) and the extent blocks it may need.
     let planned = if first < last {
         let mut meta = inode.data().meta();
         let (list, released) = meta.extents.without(first, last)?;
-        meta.reserve_extent_block(sb, info, &list)?;
+        meta.reserve_extent_blocks(sb, info, &list)?;
         Some((list, released))
     } else {
         None
@@ -169,14 +170,14 @@ fn punch(
         invalidate.truncate_range(first * BLOCK, last.saturating_sub(first) * BLOCK)
     });
     if let Err(e) = dropped {
-        inode.data().meta().drop_unneeded_extent_block(sb, info);
+        inode.data().meta().drop_unneeded_extent_blocks(sb, info);
         return Err(e);
     }
     let Some((list, released)) = planned else {
         return Ok(());
     };
     let mut meta = inode.data().meta();
-    // Cannot fail: the extent block is reserved.
+    // Cannot fail: the extent blocks are reserved.
     meta.set_extents(sb, info, list)?;
     inode.set_blocks(meta.blocks());
     drop(meta);

@@ -7,7 +7,7 @@
 //! - blocks it alone owns and that are written as metadata buffers (directory
 //!   blocks): dirtied with `Buffer::modify_for`/`overwrite_for`, which queue them
 //!   on the inode's list, and written by [`INode::sync_buffers`](crate::kapi::fs::INode::sync_buffers);
-//! - its inode and extent block, rebuilt from memory by `write_inode`;
+//! - its inode and extent blocks, rebuilt from memory by `write_inode`;
 //! - bitmap blocks shared with every other file: the ones holding the bits of
 //!   the inode and of the blocks it maps are written with the inode
 //!   ([`write_synced`]). Bits that the file cleared (blocks it freed) may stay
@@ -88,7 +88,7 @@ fn sync_parents(file: &File<Tsfs>) -> Result {
     Ok(())
 }
 
-/// Writes the inode and its extent block, after the bitmap blocks holding its
+/// Writes the inode and its extent blocks, after the bitmap blocks holding its
 /// allocations if they changed, and waits. The caller holds the inode's sync
 /// lock, so that a concurrent `fsync` that finds nothing left to write knows
 /// that this write has finished.
@@ -129,8 +129,8 @@ fn sync_bitmaps(inode: &Inode) -> Result {
         for e in meta.extents.as_slice() {
             add(e.disk_block(), e.disk_end())?;
         }
-        if meta.overflow != 0 {
-            add(meta.overflow, meta.overflow + 1)?;
+        for &block in meta.ext_blocks.as_slice() {
+            add(block, block + 1)?;
         }
     }
     for &block in blocks.iter() {

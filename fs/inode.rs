@@ -4,13 +4,12 @@
 //! table, writing them back, creating them, and freeing an unlinked one.
 
 use super::{
-    dir_index::DirIndex, extents::ExtentList, super_block::info_of, tables, Inode, NewInode,
-    SbInfo, SuperBlock,
+    dir_index::DirIndex, extent_blocks::ExtentBlocks, extents::ExtentList, super_block::info_of,
+    tables, Inode, NewInode, SbInfo, SuperBlock,
 };
 use crate::format::{
-    check_extent_block, check_extents, decode_dev, encode_dev, extent_block_entries, is_special,
-    write_extent_block, Extent, Le16, Le32, Le64, Timestamp, BLOCK_SIZE, INLINE_EXTENTS, S_IFDIR,
-    S_IFLNK, S_IFMT,
+    check_extents, decode_dev, encode_dev, is_special, Extent, Le16, Le32, Le64, Timestamp,
+    BLOCK_SIZE, INLINE_EXTENTS, MAX_EXTENTS, S_IFDIR, S_IFLNK, S_IFMT,
 };
 use crate::kapi::{
     buffer::{self, Buffer},
@@ -75,11 +74,16 @@ fn set_kind(new: &NewInode, kind: InodeKind) {
 }
 
 /// What tsfs keeps about an inode besides the VFS inode's own fields.
+///
+/// # Invariants
+///
+/// `ext_blocks` are at least as many as `extents` needs
+/// (`format::extent_blocks_needed`), so the list can always be stored.
 pub(crate) struct InodeMeta {
     /// Where the file's blocks are.
     pub(crate) extents: ExtentList,
-    /// The extent block holding the extents past the inline ones; 0 if none.
-    pub(crate) overflow: u64,
+    /// The blocks holding the extents past the inline ones.
+    pub(crate) ext_blocks: ExtentBlocks,
     /// For a directory, the directory holding it; 0 for other files.
     pub(crate) parent: u32,
 }
@@ -149,7 +153,11 @@ impl InodeData {
         try_pin_init!(Self {
             pagecache <- crate::new_two_state_lock!(inode_gate_mode(), 10, "tsfs_inode_pagecache"),
             meta <- Mutex::new(
-                InodeMeta { extents: ExtentList::new(), overflow: 0, parent: 0 },
+                InodeMeta {
+                    extents: ExtentList::new(),
+                    ext_blocks: ExtentBlocks::new(),
+                    parent: 0,
+                },
                 c_str!("tsfs_inode_meta"),
                 crate::tsfs_static_class_key!(),
             ),
@@ -233,51 +241,41 @@ impl InodeData {
 }
 
 impl InodeMeta {
-    /// Disk blocks the inode owns: its extents and its extent block.
+    /// Disk blocks the inode owns: its extents and its extent blocks.
     pub(crate) fn blocks(&self) -> u64 {
-        self.extents.mapped_blocks() + u64::from(self.overflow != 0)
+        self.extents.mapped_blocks() + self.ext_blocks.count()
     }
 
-    /// Installs `list`, allocating or freeing the extent block as its length
-    /// needs. On error (`ENOSPC` for the extent block) nothing changed; after a
-    /// [`InodeMeta::reserve_extent_block`] for `list`, it cannot fail.
+    /// Installs `list`, allocating or freeing extent blocks as its length
+    /// needs. On error (`ENOSPC` for an extent block) nothing changed; after a
+    /// [`InodeMeta::reserve_extent_blocks`] for `list`, it cannot fail.
     pub(crate) fn set_extents(
         &mut self,
         sb: &SuperBlock,
         info: &SbInfo,
         list: ExtentList,
     ) -> Result {
-        self.reserve_extent_block(sb, info, &list)?;
+        self.reserve_extent_blocks(sb, info, &list)?;
         self.extents = list;
-        self.drop_unneeded_extent_block(sb, info);
+        self.drop_unneeded_extent_blocks(sb, info);
         Ok(())
     }
 
-    /// Allocates the extent block that `list` needs, if it needs one and the
-    /// inode has none: for a change that must not fail once it has begun. An
-    /// extent block holding no extent is valid on disk.
-    pub(crate) fn reserve_extent_block(
+    /// Allocates the extent blocks that `list` needs beyond those the inode
+    /// has: for a change that must not fail once it has begun.
+    pub(crate) fn reserve_extent_blocks(
         &mut self,
         sb: &SuperBlock,
         info: &SbInfo,
         list: &ExtentList,
     ) -> Result {
-        if list.len() > INLINE_EXTENTS && self.overflow == 0 {
-            let (block, _) = info.alloc().alloc_blocks(sb, None, 1)?;
-            self.overflow = block;
-        }
-        Ok(())
+        self.ext_blocks.reserve(sb, info, list.len())
     }
 
-    /// Frees the extent block if the extents fit in the inode (after they
+    /// Frees the extent blocks that the extents do not need (after they
     /// shrank, or when a reservation was not used).
-    pub(crate) fn drop_unneeded_extent_block(&mut self, sb: &SuperBlock, info: &SbInfo) {
-        if self.extents.len() <= INLINE_EXTENTS && self.overflow != 0 {
-            buffer::forget(sb, self.overflow);
-            // A failure here is corruption, already reported; the block is not ours.
-            let _ = info.alloc().free_blocks_range(sb, self.overflow, 1);
-            self.overflow = 0;
-        }
+    pub(crate) fn drop_unneeded_extent_blocks(&mut self, sb: &SuperBlock, info: &SbInfo) {
+        self.ext_blocks.shrink(sb, info, self.extents.len());
     }
 
     /// Gives back the disk blocks of file blocks `first_block` and up.
@@ -353,23 +351,15 @@ fn load(sb: &SuperBlock, info: &SbInfo, new: &NewInode, ino: u32) -> Result {
     if nlink == 0 || (disk.is_dir() && nlink < 2) {
         return Err(bad("link count too low"));
     }
-    let mut items = KVec::new();
+    let mut items = KVVec::new();
     items.extend_from_slice(disk.inline_extents(), GFP_KERNEL)?;
-    let overflow = disk.overflow_block.get();
-    if overflow != 0 {
-        let buf = Buffer::read(sb, overflow)?;
-        buf.read_with(|data| -> Result {
-            let count =
-                check_extent_block(data, info.seed, ino).map_err(|e| bad(e.description()))?;
-            for e in extent_block_entries(data, count) {
-                items.push(e, GFP_KERNEL)?;
-            }
-            Ok(())
-        })?;
+    let ext_blocks = ExtentBlocks::load(sb, info, ino, disk.overflow_block.get(), &mut items, bad)?;
+    if items.len() > MAX_EXTENTS {
+        return Err(bad("more extents than a file may have"));
     }
     let mapped =
         check_extents(items.iter().copied(), &info.geom).map_err(|e| bad(e.description()))?;
-    if mapped + u64::from(overflow != 0) != disk.blocks.get() {
+    if mapped + ext_blocks.count() != disk.blocks.get() {
         return Err(bad("block count disagrees with its extents"));
     }
     let size = disk.size.get();
@@ -425,7 +415,7 @@ fn load(sb: &SuperBlock, info: &SbInfo, new: &NewInode, ino: u32) -> Result {
     new.data().note_dirty(true);
     let mut meta = new.data().meta();
     meta.extents = ExtentList::from_checked(items)?;
-    meta.overflow = overflow;
+    meta.ext_blocks = ext_blocks;
     meta.parent = disk.parent.get();
     Ok(())
 }
@@ -450,7 +440,7 @@ fn check_directory_extents(extents: &[Extent], size: u64) -> core::result::Resul
     }
 }
 
-/// `write_inode`: stores the inode (and its extent block) in the buffer cache;
+/// `write_inode`: stores the inode (and its extent blocks) in the buffer cache;
 /// with `sync`, writes it with what it needs on disk and waits (fs/fsync.rs).
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     if sync {
@@ -461,7 +451,7 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     }
 }
 
-/// Stores the inode (and its extent block) in the buffer cache; with `sync`,
+/// Stores the inode (and its extent blocks) in the buffer cache; with `sync`,
 /// writes them and waits.
 pub(crate) fn store_inode(inode: &Inode, sync: bool) -> Result {
     let sb = inode.super_block();
@@ -493,15 +483,8 @@ pub(crate) fn store_inode(inode: &Inode, sync: bool) -> Result {
         }
     }
     disk.extent_count = Le16::new(inline.len() as u16);
-    disk.overflow_block = Le64::new(meta.overflow);
-    if meta.overflow != 0 {
-        let buf = Buffer::get_for_overwrite(sb, meta.overflow)?;
-        buf.overwrite(|data| write_extent_block(data, info.seed, ino, rest))
-            .ok_or(EIO)?;
-        if sync {
-            buf.sync()?;
-        }
-    }
+    let overflow = meta.ext_blocks.store(sb, info, ino, rest, sync)?;
+    disk.overflow_block = Le64::new(overflow);
     drop(meta);
     disk.update_checksum(info.seed, ino);
     let buf = Buffer::read(sb, block)?;
@@ -569,6 +552,8 @@ pub(crate) fn evict(inode: &Inode) {
             e.to_errno()
         );
     }
+    // Extent blocks kept spare by a change that was given up go too.
+    meta.drop_unneeded_extent_blocks(sb, info);
     drop(meta);
     let _ = info.alloc().free_inode(sb, ino);
 }

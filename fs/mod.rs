@@ -47,6 +47,7 @@ pub(crate) mod dio;
 pub(crate) mod dio_async;
 pub(crate) mod dir;
 pub(crate) mod dir_index;
+pub(crate) mod extent_blocks;
 pub(crate) mod extents;
 pub(crate) mod falloc;
 pub(crate) mod file;

@@ -25,10 +25,14 @@
 //! the end. Inode 0 is never used (its bit is set); inode 1 is the root directory.
 //!
 //! # Files
-//! An inode maps file blocks to disk blocks with [`Extent`]s: up to 9 inline and,
-//! through `overflow_block`, up to 255 more in one extent block (an
-//! [`ExtentBlockHeader`] followed by extents), 264 in all. The inline extents
-//! followed by the overflow ones are sorted by `file_block` and never overlap; an
+//! An inode maps file blocks to disk blocks with [`Extent`]s: up to 9 inline,
+//! the rest in extent blocks (an [`ExtentBlockHeader`] followed by up to 255
+//! extents). `overflow_block` names either one extent block (up to 264 extents in
+//! all) or an extent index block (magic [`EXTENT_INDEX_MAGIC`]: the same header
+//! followed by the numbers of up to [`MAX_EXTENT_LEAVES`] extent blocks, taken in
+//! that order; [`MAX_EXTENTS`] in all). An extent block may hold no extent. The
+//! inline extents followed by the extent blocks' ones, in order, are sorted by
+//! `file_block` and never overlap; an
 //! unmapped file range is a hole (reads as zeros). This is what iomap wants: a
 //! file range is either one extent's piece or a hole up to the next extent
 //! ([`map_block`]). File blocks are `u32`, so a file is at most 16 TiB
@@ -68,8 +72,9 @@ use core::fmt;
 /// Magic number at the start of the super block ("TSFS" + format generation).
 pub const TSFS_MAGIC: u32 = 0x5453_4653;
 /// The format version this file describes; others are refused. Version 2 added
-/// unwritten extents ([`EXTENT_UNWRITTEN`]).
-pub const FORMAT_VERSION: u32 = 2;
+/// unwritten extents ([`EXTENT_UNWRITTEN`]); version 3, extent index blocks
+/// ([`EXTENT_INDEX_MAGIC`]).
+pub const FORMAT_VERSION: u32 = 3;
 /// The only block size tsfs uses.
 pub const BLOCK_SIZE: u32 = 4096;
 /// `BLOCK_SIZE` as a shift count.
@@ -93,8 +98,14 @@ pub const EXTENT_SIZE: usize = 16;
 pub const EXTENT_BLOCK_MAGIC: u32 = 0x5453_4558;
 /// Extents in an extent block (after its 16-byte header).
 pub const EXTENTS_PER_BLOCK: usize = (BLOCK_BYTES - ExtentBlockHeader::SIZE) / EXTENT_SIZE;
-/// Most extents a file can have: inline plus one extent block.
-pub const MAX_EXTENTS: usize = INLINE_EXTENTS + EXTENTS_PER_BLOCK;
+/// Magic number of an extent index block ("TSEI").
+pub const EXTENT_INDEX_MAGIC: u32 = 0x5453_4549;
+/// Most extent blocks an index block lists. The kernel keeps a file's whole
+/// extent list in memory (at most 128 KiB with this limit).
+pub const MAX_EXTENT_LEAVES: usize = 32;
+/// Most extents a file can have: inline plus [`MAX_EXTENT_LEAVES`] full extent
+/// blocks.
+pub const MAX_EXTENTS: usize = INLINE_EXTENTS + MAX_EXTENT_LEAVES * EXTENTS_PER_BLOCK;
 /// File blocks are `u32`: a file spans at most this many blocks.
 pub const MAX_FILE_BLOCKS: u64 = 1 << 32;
 /// Largest file size in bytes (16 TiB), for `s_maxbytes`.
@@ -960,11 +971,13 @@ pub fn check_extents<I: IntoIterator<Item = Extent>>(
 }
 
 on_disk! {
-    /// Header of an extent block; [`EXTENTS_PER_BLOCK`] extent slots follow it.
+    /// Header of an extent block, followed by [`EXTENTS_PER_BLOCK`] extent slots,
+    /// and of an extent index block, followed by slots of extent block numbers
+    /// (`Le64`).
     pub struct ExtentBlockHeader (16) {
-        /// [`EXTENT_BLOCK_MAGIC`].
+        /// [`EXTENT_BLOCK_MAGIC`] or [`EXTENT_INDEX_MAGIC`].
         pub magic: Le32,
-        /// Extents in use (the first `count` slots).
+        /// Slots in use (the first `count`).
         pub count: Le16,
         /// Zero.
         pub reserved: Le16,
@@ -984,11 +997,12 @@ const EXTENT_BLOCK_CHECKSUM_OFFSET: usize = 12;
 pub enum ExtentBlockError {
     /// The buffer is not a whole block.
     Short,
-    /// The magic number is not [`EXTENT_BLOCK_MAGIC`].
+    /// The magic number is not the one expected ([`EXTENT_BLOCK_MAGIC`] or
+    /// [`EXTENT_INDEX_MAGIC`]).
     BadMagic,
     /// The block belongs to another inode.
     WrongOwner,
-    /// More extents than slots.
+    /// More entries than slots.
     BadCount,
     /// The checksum does not match the contents.
     BadChecksum,
@@ -1030,15 +1044,54 @@ pub fn check_extent_block(
     fs_seed: u32,
     owner: u32,
 ) -> Result<usize, ExtentBlockError> {
+    check_block(block, fs_seed, owner, EXTENT_BLOCK_MAGIC, EXTENTS_PER_BLOCK)
+}
+
+/// Checks the header and checksum of extent index block `block` owned by inode
+/// `owner`, and returns how many extent blocks it lists.
+pub fn check_extent_index(
+    block: &[u8],
+    fs_seed: u32,
+    owner: u32,
+) -> Result<usize, ExtentBlockError> {
+    check_block(block, fs_seed, owner, EXTENT_INDEX_MAGIC, MAX_EXTENT_LEAVES)
+}
+
+/// Whether `block` has the magic number of an extent index block (whether it
+/// is sound is for [`check_extent_index`] to say).
+pub fn is_extent_index(block: &[u8]) -> bool {
+    ExtentBlockHeader::from_bytes(block).is_some_and(|h| h.magic.get() == EXTENT_INDEX_MAGIC)
+}
+
+/// The extent blocks (counting the index block, if any) that a file of
+/// `extents` extents needs: none if they fit in the inode, one extent block if
+/// they fit in it, else an index block and as many extent blocks as they fill.
+pub const fn extent_blocks_needed(extents: usize) -> usize {
+    if extents <= INLINE_EXTENTS {
+        0
+    } else if extents <= INLINE_EXTENTS + EXTENTS_PER_BLOCK {
+        1
+    } else {
+        1 + (extents - INLINE_EXTENTS).div_ceil(EXTENTS_PER_BLOCK)
+    }
+}
+
+fn check_block(
+    block: &[u8],
+    fs_seed: u32,
+    owner: u32,
+    magic: u32,
+    slots: usize,
+) -> Result<usize, ExtentBlockError> {
     let header = ExtentBlockHeader::from_bytes(block).ok_or(ExtentBlockError::Short)?;
-    if header.magic.get() != EXTENT_BLOCK_MAGIC {
+    if header.magic.get() != magic {
         return Err(ExtentBlockError::BadMagic);
     }
     if header.owner.get() != owner {
         return Err(ExtentBlockError::WrongOwner);
     }
     let count = usize::from(header.count.get());
-    if count > EXTENTS_PER_BLOCK {
+    if count > slots {
         return Err(ExtentBlockError::BadCount);
     }
     let sum =
@@ -1059,6 +1112,17 @@ pub fn extent_block_entries(block: &[u8], count: usize) -> impl Iterator<Item = 
         .filter_map(Extent::from_bytes)
 }
 
+/// The first `count` extent block numbers of extent index block `block`
+/// (fewer if it is short).
+pub fn extent_index_entries(block: &[u8], count: usize) -> impl Iterator<Item = u64> + '_ {
+    block
+        .get(ExtentBlockHeader::SIZE..)
+        .unwrap_or(&[])
+        .chunks_exact(8)
+        .take(count.min(MAX_EXTENT_LEAVES))
+        .filter_map(|b| Some(u64::from_le_bytes(b.try_into().ok()?)))
+}
+
 /// Fills `block` with an extent block for inode `owner` holding `extents`
 /// (unused slots zeroed) and its checksum. `None` (nothing written) if there
 /// are too many extents or `block` is not a whole block.
@@ -1068,24 +1132,78 @@ pub fn write_extent_block(
     owner: u32,
     extents: &[Extent],
 ) -> Option<()> {
-    let block = block.get_mut(..BLOCK_BYTES)?;
     if extents.len() > EXTENTS_PER_BLOCK {
         return None;
     }
-    block.fill(0);
+    write_block(
+        block,
+        fs_seed,
+        owner,
+        EXTENT_BLOCK_MAGIC,
+        extents.len(),
+        |block| {
+            // Indexed rather than zipped with `chunks_exact_mut`, whose
+            // division-by-zero panic path objtool reports as falling through in the
+            // kernel build.
+            for (i, e) in extents.iter().enumerate() {
+                let at = ExtentBlockHeader::SIZE + i * EXTENT_SIZE;
+                e.to_bytes(block.get_mut(at..)?)?;
+            }
+            Some(())
+        },
+    )
+}
+
+/// Fills `block` with an extent index block for inode `owner` listing the
+/// extent blocks `leaves` (unused slots zeroed) and its checksum. `None`
+/// (nothing written) if there are too many or `block` is not a whole block.
+pub fn write_extent_index(
+    block: &mut [u8],
+    fs_seed: u32,
+    owner: u32,
+    leaves: &[u64],
+) -> Option<()> {
+    if leaves.len() > MAX_EXTENT_LEAVES {
+        return None;
+    }
+    write_block(
+        block,
+        fs_seed,
+        owner,
+        EXTENT_INDEX_MAGIC,
+        leaves.len(),
+        |block| {
+            for (i, leaf) in leaves.iter().enumerate() {
+                let at = ExtentBlockHeader::SIZE + i * 8;
+                block
+                    .get_mut(at..at + 8)?
+                    .copy_from_slice(&leaf.to_le_bytes());
+            }
+            Some(())
+        },
+    )
+}
+
+/// Zeroes `block`, lets `fill` write its slots, then writes the header (with
+/// `magic` and `count`) and the checksum.
+fn write_block(
+    block: &mut [u8],
+    fs_seed: u32,
+    owner: u32,
+    magic: u32,
+    count: usize,
+    fill: impl FnOnce(&mut [u8]) -> Option<()>,
+) -> Option<()> {
+    let block = block.get_mut(..BLOCK_BYTES)?;
     let mut header = ExtentBlockHeader {
-        magic: Le32::new(EXTENT_BLOCK_MAGIC),
-        count: Le16::new(u16::try_from(extents.len()).ok()?),
+        magic: Le32::new(magic),
+        count: Le16::new(u16::try_from(count).ok()?),
         reserved: Le16::new(0),
         owner: Le32::new(owner),
         checksum: Le32::new(0),
     };
-    // Indexed rather than zipped with `chunks_exact_mut`, whose division-by-zero
-    // panic path objtool reports as falling through in the kernel build.
-    for (i, e) in extents.iter().enumerate() {
-        let at = ExtentBlockHeader::SIZE + i * EXTENT_SIZE;
-        e.to_bytes(block.get_mut(at..)?)?;
-    }
+    block.fill(0);
+    fill(block)?;
     header.to_bytes(block)?;
     header.checksum = Le32::new(extent_block_checksum(inode_seed(fs_seed, owner), block)?);
     header.to_bytes(block)
@@ -1158,7 +1276,8 @@ on_disk! {
         pub extent_count: Le16,
         /// Zero.
         pub reserved1: Le16,
-        /// Extent block holding the extents after the inline ones; 0 if none.
+        /// Extent block holding the extents after the inline ones, or the extent
+        /// index block listing the extent blocks that do; 0 if none.
         pub overflow_block: Le64,
         /// Inline extents.
         pub extents: [Extent; INLINE_EXTENTS],

@@ -8,10 +8,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::device::Device;
 use crate::format::{
-    self, decode_dirent, encode_dirent, file_type_of_mode, find_clear_bit, map_block, set_bit,
-    test_bit, write_extent_block, Extent, Geometry, Inode, Le32, Le64, Mapping, SuperBlock,
-    Timestamp, BITS_PER_BLOCK, BLOCK_BYTES, DIRENT_SIZE, INLINE_EXTENTS, MAX_EXTENTS, S_IFDIR,
-    S_IFREG,
+    self, check_extent_block, check_extent_index, decode_dirent, encode_dirent,
+    extent_block_entries, extent_blocks_needed, extent_index_entries, file_type_of_mode,
+    find_clear_bit, is_extent_index, map_block, set_bit, test_bit, write_extent_block,
+    write_extent_index, Extent, Geometry, Inode, Le32, Le64, Mapping, SuperBlock, Timestamp,
+    BITS_PER_BLOCK, BLOCK_BYTES, DIRENT_SIZE, EXTENTS_PER_BLOCK, INLINE_EXTENTS, MAX_EXTENTS,
+    S_IFDIR, S_IFREG,
 };
 
 /// An `InvalidData` error with `msg`.
@@ -36,6 +38,22 @@ pub fn now() -> Timestamp {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     Timestamp::new(d.as_secs() as i64, d.subsec_nanos())
+}
+
+/// The blocks holding a file's extents past the inline ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtentBlocks {
+    /// The extent index block, if the inode's overflow block is one.
+    pub index: Option<u64>,
+    /// The extent blocks: the lone one, or those the index lists, in order.
+    pub leaves: Vec<u64>,
+}
+
+impl ExtentBlocks {
+    /// Every block, the index block first.
+    pub fn all(&self) -> Vec<u64> {
+        self.index.iter().chain(&self.leaves).copied().collect()
+    }
 }
 
 /// An image opened read-write, with its bitmaps loaded. Changes to bitmaps and
@@ -170,52 +188,154 @@ impl Image {
         Ok((start, len))
     }
 
-    /// Inode `ino`'s extents, inline then overflow.
+    /// The blocks holding inode `ino`'s extents past the inline ones. An
+    /// extent index block must be sound, and the blocks it lists distinct and
+    /// in the data area; a lone extent block is checked by [`Image::extents`].
+    pub fn extent_blocks(&self, ino: u32, inode: &Inode) -> io::Result<ExtentBlocks> {
+        let overflow = inode.overflow_block.get();
+        if overflow == 0 {
+            return Ok(ExtentBlocks::default());
+        }
+        if !self.geom.in_data_area(overflow, 1) {
+            return Err(invalid(format!(
+                "inode {ino}: extent block {overflow} is outside the data area"
+            )));
+        }
+        let block = self.dev.read_block(overflow)?;
+        if !is_extent_index(&block) {
+            return Ok(ExtentBlocks {
+                index: None,
+                leaves: vec![overflow],
+            });
+        }
+        let count = check_extent_index(&block, self.seed(), ino).map_err(|e| {
+            invalid(format!(
+                "inode {ino}: extent index block {overflow}: {}",
+                e.description()
+            ))
+        })?;
+        let leaves: Vec<u64> = extent_index_entries(&block, count).collect();
+        for (i, &leaf) in leaves.iter().enumerate() {
+            if leaf == overflow || !self.geom.in_data_area(leaf, 1) || leaves[..i].contains(&leaf) {
+                return Err(invalid(format!(
+                    "inode {ino}: extent index block {overflow} lists block {leaf}, \
+                     not an extent block of its own"
+                )));
+            }
+        }
+        Ok(ExtentBlocks {
+            index: Some(overflow),
+            leaves,
+        })
+    }
+
+    /// Inode `ino`'s extents: inline, then those of each extent block in order.
     pub fn extents(&self, ino: u32, inode: &Inode) -> io::Result<Vec<Extent>> {
         let mut all = inode.inline_extents().to_vec();
-        let overflow = inode.overflow_block.get();
-        if overflow != 0 {
-            let block = self.dev.read_block(overflow)?;
-            let count = format::check_extent_block(&block, self.seed(), ino)
-                .map_err(|e| invalid(e.description()))?;
-            all.extend(format::extent_block_entries(&block, count));
+        for leaf in self.extent_blocks(ino, inode)?.leaves {
+            let block = self.dev.read_block(leaf)?;
+            let count = check_extent_block(&block, self.seed(), ino).map_err(|e| {
+                invalid(format!(
+                    "inode {ino}: extent block {leaf}: {}",
+                    e.description()
+                ))
+            })?;
+            all.extend(extent_block_entries(&block, count));
         }
         Ok(all)
     }
 
-    /// Stores `extents` in `inode` (inline first, the rest in an extent block,
-    /// allocated or freed as needed) and sets its block count. The caller
-    /// writes the inode.
+    /// Stores `extents` in `inode` as the kernel does (inline first, the rest
+    /// in one extent block if they fit, else in an index block and extent
+    /// blocks of 255 each), reusing the blocks it has, allocating or freeing
+    /// as needed, and sets its block count. The caller writes the inode.
     pub fn set_extents(
         &mut self,
         ino: u32,
         inode: &mut Inode,
         extents: &[Extent],
     ) -> io::Result<()> {
+        let owned = self.extent_blocks(ino, inode)?.all();
+        self.replace_extents(ino, inode, extents, &owned)
+    }
+
+    /// [`Image::set_extents`], with `owned` taken as the extent blocks of
+    /// `inode` (to reuse or free) whatever its overflow block leads to: for a
+    /// repair of damaged extent blocks, which passes only those that proved to
+    /// be the inode's. Other blocks it claimed are left as they are.
+    pub fn replace_extents(
+        &mut self,
+        ino: u32,
+        inode: &mut Inode,
+        extents: &[Extent],
+        owned: &[u64],
+    ) -> io::Result<()> {
         if extents.len() > MAX_EXTENTS {
             return Err(invalid("too many extents"));
         }
+        let blocks = self.take_blocks(owned, extent_blocks_needed(extents.len()))?;
         let inline = extents.len().min(INLINE_EXTENTS);
+        self.write_extent_blocks(ino, &extents[inline..], &blocks)?;
         inode.extents = [Extent::ZERO; INLINE_EXTENTS];
         inode.extents[..inline].copy_from_slice(&extents[..inline]);
         inode.extent_count = format::Le16::new(inline as u16);
-        let rest = &extents[inline..];
-        let mut overflow = inode.overflow_block.get();
-        if rest.is_empty() && overflow != 0 {
-            self.set_block_in_use(overflow, false);
-            overflow = 0;
-        } else if !rest.is_empty() && overflow == 0 {
-            overflow = self.alloc_blocks(1)?.0;
-        }
-        if overflow != 0 {
-            let mut block = vec![0u8; BLOCK_BYTES];
-            write_extent_block(&mut block, self.seed(), ino, rest)
-                .ok_or_else(|| invalid("extent block overflow"))?;
-            self.dev.write_blocks(overflow, &block)?;
-        }
-        inode.overflow_block = Le64::new(overflow);
+        inode.overflow_block = Le64::new(blocks.first().copied().unwrap_or(0));
         let mapped: u64 = extents.iter().map(|e| u64::from(e.len.get())).sum();
-        inode.blocks = Le64::new(mapped + u64::from(overflow != 0));
+        inode.blocks = Le64::new(mapped + blocks.len() as u64);
+        Ok(())
+    }
+
+    /// `needed` blocks: the first of `owned`, then newly allocated ones; the
+    /// rest of `owned` is freed. On failure nothing is allocated or freed.
+    fn take_blocks(&mut self, owned: &[u64], needed: usize) -> io::Result<Vec<u64>> {
+        let kept = owned.len().min(needed);
+        let mut blocks = owned[..kept].to_vec();
+        while blocks.len() < needed {
+            match self.alloc_blocks(1) {
+                Ok((block, _)) => blocks.push(block),
+                Err(e) => {
+                    self.free_blocks(&blocks[kept..]);
+                    return Err(e);
+                }
+            }
+        }
+        self.free_blocks(&owned[kept..]);
+        Ok(blocks)
+    }
+
+    fn free_blocks(&mut self, blocks: &[u64]) {
+        for &block in blocks {
+            self.set_block_in_use(block, false);
+        }
+    }
+
+    /// Writes `rest` (the extents after the inline ones) into `blocks`: none,
+    /// a lone extent block, or an index block then extent blocks filled in
+    /// order (any left over hold none).
+    fn write_extent_blocks(&self, ino: u32, rest: &[Extent], blocks: &[u64]) -> io::Result<()> {
+        let seed = self.seed();
+        let mut buf = vec![0u8; BLOCK_BYTES];
+        let (index, leaves) = match blocks {
+            [] if rest.is_empty() => return Ok(()),
+            [lone] => (None, std::slice::from_ref(lone)),
+            [index, leaves @ ..] => (Some(*index), leaves),
+            [] => return Err(invalid("extents left with no extent block")),
+        };
+        if rest.len() > leaves.len() * EXTENTS_PER_BLOCK {
+            return Err(invalid("more extents than extent blocks hold"));
+        }
+        let mut chunks = rest.chunks(EXTENTS_PER_BLOCK);
+        for &leaf in leaves {
+            let chunk = chunks.next().unwrap_or(&[]);
+            write_extent_block(&mut buf, seed, ino, chunk)
+                .ok_or_else(|| invalid("extent block overflow"))?;
+            self.dev.write_blocks(leaf, &buf)?;
+        }
+        if let Some(index) = index {
+            write_extent_index(&mut buf, seed, ino, leaves)
+                .ok_or_else(|| invalid("too many extent blocks"))?;
+            self.dev.write_blocks(index, &buf)?;
+        }
         Ok(())
     }
 

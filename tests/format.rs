@@ -33,7 +33,10 @@ fn struct_sizes_are_as_documented() {
     assert_eq!(std::mem::size_of::<DirentHeader>(), 8);
     assert_eq!(std::mem::align_of::<Inode>(), 1);
     assert_eq!(EXTENTS_PER_BLOCK, 255);
-    assert_eq!(MAX_EXTENTS, 264);
+    assert_eq!(MAX_EXTENT_LEAVES, 32);
+    assert_eq!(MAX_EXTENTS, 8169);
+    // An index block's entries fit in a block with its header.
+    const _: () = assert!(16 + 8 * MAX_EXTENT_LEAVES <= BLOCK_BYTES);
     assert_eq!(MAX_FILE_SIZE, 16 << 40);
     assert_eq!(DIRENTS_PER_BLOCK * DIRENT_SIZE, BLOCK_BYTES);
 }
@@ -79,8 +82,10 @@ fn superblock_errors_are_specific() {
         resealed(&|sb| sb.magic = Le32::new(1)),
         Err(SbError::BadMagic)
     );
-    // Version 1 (before unwritten extents) and any later one are refused.
-    for version in [1, FORMAT_VERSION + 1] {
+    // Version 1 (before unwritten extents), 2 (before extent index blocks)
+    // and any later one are refused.
+    assert_eq!(FORMAT_VERSION, 3);
+    for version in [1, 2, FORMAT_VERSION + 1] {
         assert_eq!(
             resealed(&|sb| sb.version = Le32::new(version)),
             Err(SbError::UnsupportedVersion)
@@ -231,6 +236,109 @@ fn extent_block_round_trips_and_detects_damage() {
     );
     let too_many = vec![Extent::new(0, 1, 1); EXTENTS_PER_BLOCK + 1];
     assert_eq!(write_extent_block(&mut block, 0, 1, &too_many), None);
+}
+
+#[test]
+fn extent_index_round_trips_and_detects_damage() {
+    let leaves: Vec<u64> = (0..MAX_EXTENT_LEAVES as u64)
+        .map(|i| 5000 + 7 * i)
+        .collect();
+    let mut block = vec![0xeeu8; BLOCK_BYTES];
+    write_extent_index(&mut block, 0x1234, 17, &leaves).unwrap();
+    assert_eq!(&block[..4], b"IEST"); // EXTENT_INDEX_MAGIC, little-endian
+    assert!(is_extent_index(&block));
+    assert_eq!(
+        check_extent_index(&block, 0x1234, 17),
+        Ok(MAX_EXTENT_LEAVES)
+    );
+    let back: Vec<u64> = extent_index_entries(&block, MAX_EXTENT_LEAVES).collect();
+    assert_eq!(back, leaves);
+    assert!(
+        block[16 + 8 * MAX_EXTENT_LEAVES..].iter().all(|&b| b == 0),
+        "unused slots zeroed"
+    );
+    // Fewer leaves: only those listed; a count past the slots reads no more.
+    write_extent_index(&mut block, 0x1234, 17, &leaves[..3]).unwrap();
+    assert_eq!(check_extent_index(&block, 0x1234, 17), Ok(3));
+    assert_eq!(
+        extent_index_entries(&block, 3).collect::<Vec<_>>(),
+        &leaves[..3]
+    );
+    assert_eq!(
+        extent_index_entries(&block, 1000).count(),
+        MAX_EXTENT_LEAVES
+    );
+    assert_eq!(extent_index_entries(&block[..20], 3).count(), 0);
+
+    assert_eq!(
+        check_extent_index(&block, 0x1234, 18),
+        Err(ExtentBlockError::WrongOwner)
+    );
+    assert_eq!(
+        check_extent_index(&block, 0x9999, 17),
+        Err(ExtentBlockError::BadChecksum)
+    );
+    let mut damaged = block.clone();
+    damaged[16 + 8 * 20] ^= 1; // an unused slot is covered too
+    assert_eq!(
+        check_extent_index(&damaged, 0x1234, 17),
+        Err(ExtentBlockError::BadChecksum)
+    );
+    assert_eq!(
+        check_extent_index(&block[..100], 0x1234, 17),
+        Err(ExtentBlockError::Short)
+    );
+    // A count past the slots, with its checksum recomputed.
+    let mut counted = block.clone();
+    counted[4..6].copy_from_slice(&(MAX_EXTENT_LEAVES as u16 + 1).to_le_bytes());
+    let sum = extent_block_checksum(inode_seed(0x1234, 17), &counted).unwrap();
+    counted[12..16].copy_from_slice(&sum.to_le_bytes());
+    assert_eq!(
+        check_extent_index(&counted, 0x1234, 17),
+        Err(ExtentBlockError::BadCount)
+    );
+    // An index is not an extent block, nor the other way round.
+    assert_eq!(
+        check_extent_block(&block, 0x1234, 17),
+        Err(ExtentBlockError::BadMagic)
+    );
+    let mut extent_block = vec![0u8; BLOCK_BYTES];
+    write_extent_block(&mut extent_block, 0x1234, 17, &[Extent::new(0, 100, 1)]).unwrap();
+    assert!(!is_extent_index(&extent_block));
+    assert!(!is_extent_index(&block[..10]));
+    assert_eq!(
+        check_extent_index(&extent_block, 0x1234, 17),
+        Err(ExtentBlockError::BadMagic)
+    );
+    // An index of no leaves is valid; one of too many is not written.
+    write_extent_index(&mut block, 0x1234, 17, &[]).unwrap();
+    assert_eq!(check_extent_index(&block, 0x1234, 17), Ok(0));
+    let too_many = vec![5000u64; MAX_EXTENT_LEAVES + 1];
+    let before = block.clone();
+    assert_eq!(write_extent_index(&mut block, 0x1234, 17, &too_many), None);
+    assert_eq!(block, before, "nothing written");
+    assert_eq!(
+        write_extent_index(&mut block[..100], 0x1234, 17, &leaves),
+        None
+    );
+}
+
+#[test]
+fn extent_blocks_needed_at_the_boundaries() {
+    let cases = [
+        (0, 0),
+        (9, 0),   // all inline
+        (10, 1),  // one extent block
+        (264, 1), // a full one
+        (265, 3), // an index and two extent blocks
+        (519, 3), // two full ones
+        (520, 4),
+        (MAX_EXTENTS - 1, 1 + MAX_EXTENT_LEAVES),
+        (MAX_EXTENTS, 1 + MAX_EXTENT_LEAVES),
+    ];
+    for (extents, blocks) in cases {
+        assert_eq!(extent_blocks_needed(extents), blocks, "{extents} extents");
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_fsck_finds, sample};
+use common::{assert_fsck_finds, flip_byte, fragmented_file, index_of, rewrite_index, sample};
 use tsfs::format::{Extent, Inode, Le32, Le64, FT_REG, ROOT_INO, S_IFREG};
 use tsfs::image::{now, Image};
 
@@ -419,6 +419,156 @@ fn special_files_are_clean_and_one_with_data_is_not() {
         &img.path,
         &[&format!(
             "inode {null}: special file (mode 0o20666) with data"
+        )],
+    );
+}
+
+/// The sample image with `/frag`, a file of 520 extents: 9 inline, then an
+/// extent index listing three extent blocks (255, 255 and 1 extents).
+fn indexed(tag: &str) -> (common::TempImage, common::Sample, Image, u32) {
+    let (img, s) = sample(tag);
+    let mut image = open(&img);
+    let (frag, _) = fragmented_file(&mut image, "frag", 520);
+    assert_eq!(index_of(&image, frag).1.len(), 3);
+    let (code, text) = common::fsck(&img.path);
+    assert_eq!(code, 0, "an image with an extent index is clean:\n{text}");
+    (img, s, image, frag)
+}
+
+#[test]
+fn extent_index_checksum_mismatch() {
+    let (img, _, image, frag) = indexed("ixsum");
+    let (index, _) = index_of(&image, frag);
+    flip_byte(&image, index, 16 + 8 * 30); // an unused slot
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {frag}: extent index block {index}: checksum mismatch"
+        )],
+    );
+}
+
+#[test]
+fn extent_index_with_a_bad_header() {
+    let (img, s, image, frag) = indexed("ixheader");
+    let (index, leaves) = index_of(&image, frag);
+    // Another inode's index, checksum and all.
+    let mut block = vec![0u8; 4096];
+    tsfs::format::write_extent_index(&mut block, image.seed(), s.b, &leaves).unwrap();
+    image.device().write_blocks(index, &block).unwrap();
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {frag}: extent index block {index}: belongs to another inode (its extents are ignored)"
+        )],
+    );
+    // More entries than slots.
+    rewrite_index(&image, frag, index, &leaves);
+    let mut block = image.device().read_block(index).unwrap();
+    block[4..6].copy_from_slice(&33u16.to_le_bytes());
+    image.device().write_blocks(index, &block).unwrap();
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {frag}: extent index block {index}: count out of range"
+        )],
+    );
+}
+
+#[test]
+fn extent_index_entry_outside_the_data_area() {
+    let (img, _, image, frag) = indexed("ixoutside");
+    let (index, mut leaves) = index_of(&image, frag);
+    leaves[1] = 2; // the block bitmap, or thereabouts
+    rewrite_index(&image, frag, index, &leaves);
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {frag}: extent index block {index}: entry 1 (block 2) is outside the data area"
+        )],
+    );
+}
+
+#[test]
+fn extent_index_entry_naming_the_index_itself() {
+    let (img, _, image, frag) = indexed("ixself");
+    let (index, mut leaves) = index_of(&image, frag);
+    leaves[0] = index;
+    rewrite_index(&image, frag, index, &leaves);
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {frag}: extent index block {index}: entry 0 names the index block itself"
+        )],
+    );
+}
+
+#[test]
+fn extent_block_listed_twice_by_an_index() {
+    let (img, _, image, frag) = indexed("ixtwice");
+    let (index, mut leaves) = index_of(&image, frag);
+    leaves[2] = leaves[0];
+    rewrite_index(&image, frag, index, &leaves);
+    let twice = leaves[0];
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {frag}: extent index block {index}: entry 2 names extent block {twice} again (as entry 0)"
+        )],
+    );
+    // The ownership pass sees it too, as a block mapped twice.
+    assert_fsck_finds(
+        &img.path,
+        &[&format!("inode {frag}: maps block {twice} more than once")],
+    );
+}
+
+#[test]
+fn extent_index_entry_naming_another_files_extent_block() {
+    let (img, s, image, frag) = indexed("ixother");
+    let (index, mut leaves) = index_of(&image, frag);
+    let theirs = image.read_inode(s.sparse).unwrap().overflow_block.get();
+    leaves[1] = theirs;
+    rewrite_index(&image, frag, index, &leaves);
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {frag}: extent block {theirs} (entry 1 of extent index block {index}): belongs to another inode"
+        )],
+    );
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "block {theirs} used by both inode {} and inode {frag}",
+            s.sparse
+        )],
+    );
+}
+
+#[test]
+fn damaged_extent_block_listed_by_an_index() {
+    let (img, _, image, frag) = indexed("ixleaf");
+    let (index, leaves) = index_of(&image, frag);
+    flip_byte(&image, leaves[1], 100);
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {frag}: extent block {} (entry 1 of extent index block {index}): checksum mismatch (its extents are ignored)",
+            leaves[1]
+        )],
+    );
+}
+
+#[test]
+fn wrong_block_count_with_an_extent_index() {
+    let (img, _, image, frag) = indexed("ixblocks");
+    // 520 data blocks, the index and three extent blocks.
+    assert_eq!(image.read_inode(frag).unwrap().blocks.get(), 524);
+    edit_inode(&image, frag, |i| i.blocks = Le64::new(521));
+    assert_fsck_finds(
+        &img.path,
+        &[&format!(
+            "inode {frag}: block count is 521, its extents and extent blocks hold 524"
         )],
     );
 }

@@ -8,7 +8,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{run, sample, Sample, TempImage, FSCK};
+use common::{
+    flip_byte, fragmented_file, index_of, rewrite_index, run, sample, Sample, TempImage, FSCK,
+};
 use tsfs::format::{
     decode_dirent, Extent, Inode, Le32, Le64, DIRENT_SIZE, FT_REG, ROOT_INO, STATE_DIRTY, S_IFREG,
 };
@@ -273,7 +275,7 @@ fn wrong_block_count_is_set() {
     let (img, s, _) = repair_cycle("r-blocks", |image, s| {
         edit_inode(image, s.c, |i| i.blocks = Le64::new(9));
         Damage::new(&[&format!(
-            "inode {}: block count is 9, its extents and extent block hold 2",
+            "inode {}: block count is 9, its extents and extent blocks hold 2",
             s.c
         )])
     });
@@ -606,4 +608,252 @@ fn written_block_past_eof_among_preallocated_ones_is_unmapped() {
         image.read_file(s.sparse).unwrap(),
         before[&s.sparse][..40960]
     );
+}
+
+/// A file made by [`fragmented_file`] and its contents then.
+struct Fragmented {
+    ino: u32,
+    data: Vec<u8>,
+}
+
+/// Adds `/name`, a file of `extents` one-block extents, to the image.
+fn fragmented(image: &mut Image, name: &str, extents: u32) -> Fragmented {
+    let (ino, data) = fragmented_file(image, name, extents);
+    Fragmented { ino, data }
+}
+
+/// The disk blocks that inode `ino`'s extents map.
+fn mapped_blocks(image: &Image, ino: u32) -> Vec<u64> {
+    let inode = image.read_inode(ino).unwrap();
+    let extents = image.extents(ino, &inode).unwrap();
+    extents
+        .iter()
+        .flat_map(|e| e.disk_block()..e.disk_end())
+        .collect()
+}
+
+/// Asserts that `f` reads as it did, except file blocks `lost` (holes now),
+/// and that every block it uses is marked in use.
+fn assert_reads_as_before_but(image: &Image, f: &Fragmented, lost: std::ops::Range<usize>) {
+    let mut want = f.data.clone();
+    want[lost.start * 4096..(lost.end * 4096).min(f.data.len())].fill(0);
+    assert!(image.read_file(f.ino).unwrap() == want, "inode {}", f.ino);
+    assert_blocks_in_use(image, f.ino);
+}
+
+/// Asserts that inode `ino`'s data and extent blocks are marked in use.
+fn assert_blocks_in_use(image: &Image, ino: u32) {
+    let inode = image.read_inode(ino).unwrap();
+    let mut blocks = mapped_blocks(image, ino);
+    blocks.extend(image.extent_blocks(ino, &inode).unwrap().all());
+    assert!(blocks.iter().all(|&b| image.block_in_use(b)), "inode {ino}");
+}
+
+#[test]
+fn extent_index_with_a_bad_checksum_is_rebuilt_keeping_the_data() {
+    let mut f = None;
+    let (img, _, _) = repair_cycle("r-ixsum", |image, _| {
+        let frag = fragmented(image, "frag", 520);
+        let (index, _) = index_of(image, frag.ino);
+        flip_byte(image, index, 16 + 8 * 30); // an unused slot
+        let d = Damage::new(&[&format!(
+            "inode {}: extent index block {index}: checksum mismatch",
+            frag.ino
+        )]);
+        f = Some(frag);
+        d
+    });
+    let (image, f) = (Image::open(&img.path).unwrap(), f.unwrap());
+    // Every extent block proved to be the file's: nothing is lost.
+    assert_reads_as_before_but(&image, &f, 0..0);
+    assert_eq!(image.read_inode(f.ino).unwrap().blocks.get(), 524);
+    assert_eq!(index_of(&image, f.ino).1.len(), 3);
+}
+
+#[test]
+fn extent_index_entry_outside_the_data_area_is_dropped() {
+    let (mut f, mut lost) = (None, Vec::new());
+    let (img, _, _) = repair_cycle("r-ixoutside", |image, _| {
+        let frag = fragmented(image, "frag", 520);
+        let (index, mut leaves) = index_of(image, frag.ino);
+        // Extent block 1 holds extents 264 .. 518 (file blocks 528 .. 1036).
+        lost = vec![leaves[1]];
+        lost.extend(&mapped_blocks(image, frag.ino)[264..519]);
+        leaves[1] = 3;
+        rewrite_index(image, frag.ino, index, &leaves);
+        let d = Damage::new(&[&format!(
+            "inode {}: extent index block {index}: entry 1 (block 3) is outside the data area",
+            frag.ino
+        )]);
+        f = Some(frag);
+        d
+    });
+    let (image, f) = (Image::open(&img.path).unwrap(), f.unwrap());
+    assert_reads_as_before_but(&image, &f, 528..1037);
+    let inode = image.read_inode(f.ino).unwrap();
+    assert_eq!(image.extents(f.ino, &inode).unwrap().len(), 520 - 255);
+    // 265 extents: an index and two extent blocks.
+    assert_eq!(inode.blocks.get(), 265 + 3);
+    assert!(
+        lost.iter().all(|&b| !image.block_in_use(b)),
+        "the dropped extent block and the blocks it mapped are freed"
+    );
+}
+
+#[test]
+fn extent_block_listed_twice_is_dropped() {
+    let mut f = None;
+    let (img, _, _) = repair_cycle("r-ixtwice", |image, _| {
+        let frag = fragmented(image, "frag", 520);
+        let (index, mut leaves) = index_of(image, frag.ino);
+        leaves[2] = leaves[0];
+        rewrite_index(image, frag.ino, index, &leaves);
+        let d = Damage::new(&[&format!(
+            "inode {}: maps block {} more than once",
+            frag.ino, leaves[0]
+        )]);
+        f = Some(frag);
+        d
+    });
+    let (image, f) = (Image::open(&img.path).unwrap(), f.unwrap());
+    // Extent block 2 held the last extent, file block 1038.
+    assert_reads_as_before_but(&image, &f, 1038..1039);
+    let inode = image.read_inode(f.ino).unwrap();
+    assert_eq!(inode.blocks.get(), 519 + 3);
+    assert_eq!(index_of(&image, f.ino).1.len(), 2);
+}
+
+#[test]
+fn extent_index_entry_naming_another_files_extent_block_is_dropped() {
+    let (mut f, mut other) = (None, None);
+    let (img, _, _) = repair_cycle("r-ixother", |image, _| {
+        let frag = fragmented(image, "frag", 520);
+        let theirs = fragmented(image, "other", 300);
+        let (index, mut leaves) = index_of(image, frag.ino);
+        let shared = index_of(image, theirs.ino).1[0];
+        leaves[0] = shared;
+        rewrite_index(image, frag.ino, index, &leaves);
+        let d = Damage::new(&[&format!(
+            "block {shared} used by both inode {} and inode {}",
+            frag.ino, theirs.ino
+        )]);
+        f = Some(frag);
+        other = Some(theirs);
+        d
+    });
+    let image = Image::open(&img.path).unwrap();
+    let (f, other) = (f.unwrap(), other.unwrap());
+    assert_reads_as_before_but(&image, &other, 0..0); // untouched
+    assert_eq!(image.read_inode(other.ino).unwrap().blocks.get(), 300 + 3);
+    // Extent block 0 held extents 9 .. 263 (file blocks 18 .. 526).
+    assert_reads_as_before_but(&image, &f, 18..527);
+}
+
+#[test]
+fn damaged_extent_block_listed_by_an_index_is_dropped() {
+    let mut f = None;
+    let (img, _, _) = repair_cycle("r-ixleaf", |image, _| {
+        let frag = fragmented(image, "frag", 520);
+        let (index, leaves) = index_of(image, frag.ino);
+        flip_byte(image, leaves[1], 200);
+        let d = Damage::new(&[&format!(
+            "inode {}: extent block {} (entry 1 of extent index block {index}): checksum mismatch",
+            frag.ino, leaves[1]
+        )]);
+        f = Some(frag);
+        d
+    });
+    let (image, f) = (Image::open(&img.path).unwrap(), f.unwrap());
+    assert_reads_as_before_but(&image, &f, 528..1037);
+}
+
+#[test]
+fn damaged_lone_extent_block_is_dropped() {
+    let mut lost = Vec::new();
+    let (img, s, before) = repair_cycle("r-extblock", |image, s| {
+        let block = image.read_inode(s.sparse).unwrap().overflow_block.get();
+        lost = vec![block];
+        lost.extend(&mapped_blocks(image, s.sparse)[9..]);
+        flip_byte(image, block, 100);
+        Damage::new(&[&format!(
+            "inode {}: extent block {block}: checksum mismatch (its extents are ignored)",
+            s.sparse
+        )])
+        .touching(s.sparse)
+    });
+    let image = Image::open(&img.path).unwrap();
+    // The 9 inline extents (even blocks 0 .. 16) are kept.
+    let mut want = before[&s.sparse].clone();
+    want[18 * 4096..].fill(0);
+    assert!(image.read_file(s.sparse).unwrap() == want);
+    let inode = image.read_inode(s.sparse).unwrap();
+    assert_eq!((inode.overflow_block.get(), inode.blocks.get()), (0, 9));
+    assert_blocks_in_use(&image, s.sparse);
+    assert!(lost.iter().all(|&b| !image.block_in_use(b)));
+}
+
+#[test]
+fn wrong_block_count_with_an_extent_index_is_set() {
+    let mut f = None;
+    let (img, _, _) = repair_cycle("r-ixblocks", |image, _| {
+        let frag = fragmented(image, "frag", 520);
+        edit_inode(image, frag.ino, |i| i.blocks = Le64::new(520));
+        let d = Damage::new(&[&format!(
+            "inode {}: block count is 520, its extents and extent blocks hold 524",
+            frag.ino
+        )]);
+        f = Some(frag);
+        d
+    });
+    let (image, f) = (Image::open(&img.path).unwrap(), f.unwrap());
+    assert_eq!(image.read_inode(f.ino).unwrap().blocks.get(), 524);
+    assert_reads_as_before_but(&image, &f, 0..0);
+}
+
+#[test]
+fn preen_leaves_a_damaged_extent_index_to_yes() {
+    let (img, _) = sample("r-ixpreen");
+    let image = &mut Image::open(&img.path).unwrap();
+    let frag = fragmented(image, "frag", 520);
+    let (index, _) = index_of(image, frag.ino);
+    flip_byte(image, index, 16 + 8 * 30);
+    let bytes = std::fs::read(&img.path).unwrap();
+    let (code, text) = run(FSCK, &["-p"], &img.path);
+    assert_eq!(code, 4, "{text}");
+    assert_line(&text, &["UNEXPECTED INCONSISTENCY"]);
+    assert!(std::fs::read(&img.path).unwrap() == bytes);
+}
+
+#[test]
+fn extents_past_eof_are_unmapped_from_an_extent_index_by_preen() {
+    let (img, s) = sample("r-ixeof");
+    let before = contents(&img.path, &s);
+    let image = &mut Image::open(&img.path).unwrap();
+    let frag = fragmented(image, "frag", 600);
+    let (index, leaves) = index_of(image, frag.ino);
+    let beyond = mapped_blocks(image, frag.ino)[100..].to_vec();
+    // 100 extents (file blocks 0 .. 198) within 199 blocks: the rest is past
+    // the end of the file.
+    edit_inode(image, frag.ino, |i| i.size = Le64::new(199 * 4096));
+    let (code, text) = run(FSCK, &["-p"], &img.path);
+    assert_eq!(code, 1, "{text}");
+    assert_line(&text, &["500 block(s) mapped past end of file", ": fixed"]);
+    let (code, text) = run(FSCK, &["-n"], &img.path);
+    assert_eq!(code, 0, "{text}");
+
+    let image = Image::open(&img.path).unwrap();
+    assert!(image.read_file(frag.ino).unwrap() == frag.data[..199 * 4096]);
+    assert_blocks_in_use(&image, frag.ino);
+    let inode = image.read_inode(frag.ino).unwrap();
+    assert_eq!(image.extents(frag.ino, &inode).unwrap().len(), 100);
+    // 100 extents need one extent block, one of those the file had.
+    let now = image.extent_blocks(frag.ino, &inode).unwrap();
+    assert_eq!((now.index, now.leaves.len()), (None, 1));
+    assert!(now.leaves[0] == index || leaves.contains(&now.leaves[0]));
+    assert_eq!(inode.blocks.get(), 100 + 1);
+    let mut freed: Vec<u64> = leaves.iter().copied().chain([index]).collect();
+    freed.retain(|&b| b != now.leaves[0]);
+    freed.extend(&beyond);
+    assert!(freed.iter().all(|&b| !image.block_in_use(b)));
+    assert!(contents(&img.path, &s) == before);
 }

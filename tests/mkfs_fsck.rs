@@ -2,9 +2,12 @@
 
 mod common;
 
-use common::{fsck, mkfs, run, sample, TempImage, FSCK, MKFS};
+use common::{fragmented_file, fsck, mkfs, run, sample, TempImage, FSCK, MKFS};
 use tsfs::device::Device;
-use tsfs::format::{Le32, Le64, SuperBlock, ROOT_INO, STATE_DIRTY, S_IFDIR};
+use tsfs::format::{
+    extent_blocks_needed, Extent, Le32, Le64, SuperBlock, MAX_EXTENTS, ROOT_INO, STATE_DIRTY,
+    S_IFDIR,
+};
 use tsfs::image::Image;
 
 #[test]
@@ -186,4 +189,103 @@ fn stale_free_counts_are_an_error_only_when_clean() {
         text.contains("note: super block: free block count"),
         "{text}"
     );
+}
+
+#[test]
+fn file_of_5000_extents_reads_back_and_is_clean() {
+    let img = TempImage::new("5000");
+    mkfs(&img.path, &["-s", "32M"]);
+    let mut image = Image::open(&img.path).unwrap();
+    let (ino, data) = fragmented_file(&mut image, "frag", 5000);
+    drop(image);
+
+    let image = Image::open(&img.path).unwrap();
+    let inode = image.read_inode(ino).unwrap();
+    let extents = image.extents(ino, &inode).unwrap();
+    assert_eq!(extents.len(), 5000);
+    for (i, e) in extents.iter().enumerate() {
+        assert_eq!(
+            (e.file_block.get(), e.len.get()),
+            (2 * i as u32, 1),
+            "{e:?}"
+        );
+    }
+    assert_eq!(image.read_file(ino).unwrap(), data);
+    // 9 inline, 4991 in 20 extent blocks (19 full), listed by an index.
+    let blocks = image.extent_blocks(ino, &inode).unwrap();
+    assert!(blocks.index.is_some());
+    assert_eq!(blocks.leaves.len(), 20);
+    assert_eq!(inode.inline_extents().len(), 9);
+    assert_eq!(inode.blocks.get(), 5000 + 21);
+    let (code, text) = run(FSCK, &["-n", "-v"], &img.path);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("1 files, 1 directories"), "{text}");
+}
+
+#[test]
+fn extent_blocks_grow_and_shrink_with_the_extent_list() {
+    let img = TempImage::new("growshrink");
+    mkfs(&img.path, &["-s", "64M"]);
+    let mut image = Image::open(&img.path).unwrap();
+    let ino = image.create_file(ROOT_INO, "f", &[]).unwrap();
+    image.flush().unwrap();
+    let free0 = image.superblock().free_blocks.get();
+    // One-block extents at even file blocks, onto the last MAX_EXTENTS blocks
+    // (extent blocks are allocated first fit, far below them).
+    let data = image.geometry().total_blocks - MAX_EXTENTS as u64;
+    let mut before: Vec<u64> = Vec::new();
+    for n in [
+        10,
+        264,
+        265,
+        519,
+        520,
+        MAX_EXTENTS,
+        600,
+        264,
+        10,
+        9,
+        265,
+        3,
+        0,
+    ] {
+        for i in 0..MAX_EXTENTS as u64 {
+            image.set_block_in_use(data + i, i < n as u64);
+        }
+        let extents: Vec<Extent> = (0..n as u32)
+            .map(|i| Extent::new(2 * i, data + u64::from(i), 1))
+            .collect();
+        let mut inode = image.read_inode(ino).unwrap();
+        image.set_extents(ino, &mut inode, &extents).unwrap();
+        inode.size = Le64::new(2 * n as u64 * 4096);
+        image.write_inode(ino, &inode).unwrap();
+        image.flush().unwrap();
+
+        let needed = extent_blocks_needed(n);
+        let inode = image.read_inode(ino).unwrap();
+        assert_eq!(image.extents(ino, &inode).unwrap(), extents, "{n} extents");
+        assert_eq!(inode.blocks.get(), (n + needed) as u64, "{n} extents");
+        let blocks = image.extent_blocks(ino, &inode).unwrap();
+        assert_eq!(blocks.index.is_some(), needed > 1, "{n} extents");
+        let after = blocks.all();
+        assert_eq!(after.len(), needed, "{n} extents");
+        // The blocks it had are reused: the new set holds the old or the
+        // other way round.
+        assert!(
+            after.iter().all(|b| before.contains(b)) || before.iter().all(|b| after.contains(b)),
+            "{n} extents: {before:?} -> {after:?}"
+        );
+        assert_eq!(
+            image.superblock().free_blocks.get(),
+            free0 - (n + needed) as u64,
+            "{n} extents: blocks no longer needed are freed"
+        );
+        let (code, text) = fsck(&img.path);
+        assert_eq!(code, 0, "{n} extents:\n{text}");
+        before = after;
+    }
+    let mut inode = image.read_inode(ino).unwrap();
+    let too_many = vec![Extent::new(0, data, 1); MAX_EXTENTS + 1];
+    assert!(image.set_extents(ino, &mut inode, &too_many).is_err());
+    assert_eq!(inode, image.read_inode(ino).unwrap(), "unchanged");
 }

@@ -27,7 +27,9 @@ const EXIT_USAGE: u8 = 16;
 /// blocks marked free that are in use, wrong free counts and link counts,
 /// blocks mapped past the end of a file, directory entries naming free
 /// inodes; with -y also files that no directory names, reconnected into
-/// /lost+found. Other problems are left uncorrected. A block device is opened
+/// /lost+found, and block maps whose extent blocks (or extent index) are
+/// damaged, rebuilt from the extents that can still be read. Other problems
+/// are left uncorrected. A block device is opened
 /// exclusively for repair, so a mounted file system is never repaired.
 #[derive(Parser, Debug)]
 #[command(name = "fsck.tsfs", bin_name = "fsck.tsfs", version)]

@@ -4,7 +4,7 @@ use super::{block_range, Fix, Fsck};
 use crate::format::{set_bit, test_bit};
 use crate::image::padded_bitmap;
 
-/// A run of blocks owned by an inode (an extent, or its extent block).
+/// A run of blocks owned by an inode (an extent, or one of its extent blocks).
 struct Run {
     start: u64,
     end: u64,
@@ -21,7 +21,9 @@ pub(super) fn check(f: &mut Fsck<'_>) {
                 owner,
             });
         }
-        if let Some(block) = info.overflow {
+        // An extent block is owned like a data block: one named twice, or
+        // also used by another inode, is reported as shared.
+        for &block in &info.extent_blocks {
             runs.push(Run {
                 start: block,
                 end: block + 1,

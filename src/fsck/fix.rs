@@ -3,16 +3,18 @@
 //! such as blocks that nothing uses any more, is found and repaired by the
 //! check that follows it.
 
+use std::collections::HashSet;
 use std::io;
 
+use super::extent_blocks::{self, Source};
 use crate::device::Device;
 use crate::format::{
-    file_type_of_mode, Extent, Inode, Le32, Le64, SuperBlock, DIRENT_SIZE, ROOT_INO,
+    file_type_of_mode, Extent, Inode, Le32, Le64, SuperBlock, DIRENT_SIZE, INLINE_EXTENTS, ROOT_INO,
 };
 use crate::image::{invalid, Image};
 
 /// The repair of one problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fix {
     /// Mark blocks `start .. end`, which nothing uses, free in the block bitmap.
     FreeBlocks {
@@ -62,6 +64,15 @@ pub enum Fix {
         /// The first file block past the end of the file.
         first: u64,
     },
+    /// Rebuild inode `ino`'s block map, whose extent blocks are damaged, from
+    /// its inline extents and those of the extent blocks that proved to be
+    /// its own (an index whose only fault is its checksum is followed). The
+    /// extents of the others are dropped; their blocks, and the damaged
+    /// extent blocks, are then leaked, and freed by the next round.
+    RebuildExtentBlocks {
+        /// The inode.
+        ino: u32,
+    },
     /// Clear directory `dir`'s slot `slot` in its block at disk block `block`.
     RemoveEntry {
         /// The directory.
@@ -90,13 +101,19 @@ impl Fix {
     /// vouching for a super block whose checksum failed, are left to `-y`,
     /// where someone is there to look at the result.
     pub fn preen_safe(&self) -> bool {
-        !matches!(self, Fix::Reconnect { .. } | Fix::SuperBlockChecksum)
+        !matches!(
+            self,
+            Fix::Reconnect { .. } | Fix::SuperBlockChecksum | Fix::RebuildExtentBlocks { .. }
+        )
     }
 
-    /// Whether this repair allocates (a directory, a directory block): then
-    /// it goes after every bitmap repair of its round.
+    /// Whether this repair may allocate (a directory, a directory block, an
+    /// extent block): then it goes after every bitmap repair of its round.
     fn allocates(&self) -> bool {
-        matches!(self, Fix::Reconnect { .. })
+        matches!(
+            self,
+            Fix::Reconnect { .. } | Fix::RebuildExtentBlocks { .. }
+        )
     }
 }
 
@@ -104,9 +121,14 @@ impl Fix {
 pub(super) const LOST_AND_FOUND: &str = "lost+found";
 
 /// Makes the repairs `fixes` on `image`, then writes its bitmaps and the
-/// super block with free counts recomputed from them.
+/// super block with free counts recomputed from them. A repair listed more
+/// than once (for several problems of one inode's extent blocks) is made once.
 pub(super) fn apply(image: &mut Image, fixes: &[Fix]) -> io::Result<()> {
-    let (allocating, plain): (Vec<Fix>, Vec<Fix>) = fixes.iter().partition(|f| f.allocates());
+    let mut seen = HashSet::new();
+    let (allocating, plain): (Vec<Fix>, Vec<Fix>) = fixes
+        .iter()
+        .filter(|f| seen.insert(**f))
+        .partition(|f| f.allocates());
     let done = plain
         .into_iter()
         .chain(allocating)
@@ -145,6 +167,7 @@ fn apply_one(image: &mut Image, fix: Fix) -> io::Result<()> {
             image.set_extents(ino, &mut inode, &kept)?;
             image.write_inode(ino, &inode)?;
         }
+        Fix::RebuildExtentBlocks { ino } => rebuild_extent_blocks(image, ino)?,
         Fix::RemoveEntry { block, slot, .. } => {
             let mut data = image.device().read_block(block)?;
             data.get_mut(slot * DIRENT_SIZE..(slot + 1) * DIRENT_SIZE)
@@ -158,6 +181,23 @@ fn apply_one(image: &mut Image, fix: Fix) -> io::Result<()> {
         Fix::Reconnect { ino } => reconnect(image, ino)?,
     }
     Ok(())
+}
+
+/// Stores inode `ino`'s inline extents and those of its sound extent blocks
+/// anew, in the blocks that proved to be its own.
+fn rebuild_extent_blocks(image: &mut Image, ino: u32) -> io::Result<()> {
+    let mut inode = image.read_inode(ino)?;
+    let src = Source {
+        dev: image.device(),
+        geom: image.geometry(),
+        seed: image.seed(),
+    };
+    let found = extent_blocks::read(&src, ino, inode.overflow_block.get())?;
+    let inline = usize::from(inode.extent_count.get()).min(INLINE_EXTENTS);
+    let mut kept = inode.extents[..inline].to_vec();
+    kept.extend(found.extents);
+    image.replace_extents(ino, &mut inode, &kept, &found.sound)?;
+    image.write_inode(ino, &inode)
 }
 
 /// Rewrites the checksum of the super block on `dev`, so that the image code

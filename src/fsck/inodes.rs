@@ -2,11 +2,11 @@
 
 use std::io;
 
+use super::extent_blocks::{self, Source};
 use super::{block_range, Fix, Fsck, InodeInfo};
 use crate::format::{
-    check_extent, check_extent_block, extent_block_entries, is_known_type, test_bit, Extent,
-    ExtentError, Inode, BLOCK_SIZE, INLINE_EXTENTS, INODES_PER_BLOCK, INODE_SIZE, MAX_FILE_SIZE,
-    S_IFLNK,
+    check_extent, is_known_type, test_bit, Extent, ExtentError, Inode, BLOCK_SIZE, INLINE_EXTENTS,
+    INODES_PER_BLOCK, INODE_SIZE, MAX_FILE_SIZE, S_IFLNK,
 };
 
 /// Inode table blocks read at a time.
@@ -77,16 +77,16 @@ fn check_inode(f: &mut Fsck<'_>, ino: u32, inode: Inode) -> io::Result<()> {
     // A link count of 0 is reported by the link count pass, which knows
     // whether entries name the inode (then the count is wrong) or none do
     // (an orphan).
-    let (stored_extents, overflow, complete) = read_extents(f, ino, &inode)?;
+    let (stored_extents, claimed, complete) = read_extents(f, ino, &inode)?;
     let stored_blocks: u64 = stored_extents
         .iter()
         .map(|e| u64::from(e.len.get()))
         .sum::<u64>()
-        + u64::from(inode.overflow_block.get() != 0);
+        + claimed.len() as u64;
     if complete && inode.blocks.get() != stored_blocks {
         f.fixable(
             format!(
-                "inode {ino}: block count is {}, its extents and extent block hold {stored_blocks}",
+                "inode {ino}: block count is {}, its extents and extent blocks hold {stored_blocks}",
                 inode.blocks.get()
             ),
             Fix::SetBlockCount {
@@ -113,19 +113,21 @@ fn check_inode(f: &mut Fsck<'_>, ino: u32, inode: Inode) -> io::Result<()> {
         InodeInfo {
             inode,
             extents,
-            overflow,
+            extent_blocks: claimed,
         },
     );
     Ok(())
 }
 
-/// The extents as stored (inline, then the extent block's if it is sound), the
-/// extent block if it lies in the data area, and whether all could be read.
+/// The extents as stored (inline, then those of the extent blocks that are
+/// sound), the extent blocks the inode claims (in the data area, once per
+/// claim), and whether all could be read. A problem with the extent blocks is
+/// repaired by rebuilding the block map from what could be read.
 fn read_extents(
     f: &mut Fsck<'_>,
     ino: u32,
     inode: &Inode,
-) -> io::Result<(Vec<Extent>, Option<u64>, bool)> {
+) -> io::Result<(Vec<Extent>, Vec<u64>, bool)> {
     let count = usize::from(inode.extent_count.get());
     if count > INLINE_EXTENTS {
         f.error(format!(
@@ -134,31 +136,17 @@ fn read_extents(
         f.incomplete = true;
     }
     let mut extents = inode.extents[..count.min(INLINE_EXTENTS)].to_vec();
-    let block = inode.overflow_block.get();
-    if block == 0 {
-        return Ok((extents, None, true));
-    }
-    if !f.geom.in_data_area(block, 1) {
-        f.error(format!(
-            "inode {ino}: extent block {block} is outside the data area"
-        ));
-        return Ok((extents, None, false));
-    }
-    let data = f.dev.read_block(block)?;
-    let complete = match check_extent_block(&data, f.seed, ino) {
-        Ok(n) => {
-            extents.extend(extent_block_entries(&data, n));
-            true
-        }
-        Err(e) => {
-            f.error(format!(
-                "inode {ino}: extent block {block}: {} (its extents are ignored)",
-                e.description()
-            ));
-            false
-        }
+    let src = Source {
+        dev: f.dev,
+        geom: &f.geom,
+        seed: f.seed,
     };
-    Ok((extents, Some(block), complete))
+    let found = extent_blocks::read(&src, ino, inode.overflow_block.get())?;
+    let complete = found.complete();
+    let rebuild = Some(Fix::RebuildExtentBlocks { ino });
+    f.report_all(found.problems.into_iter().map(|p| (p, rebuild)).collect());
+    extents.extend(found.extents);
+    Ok((extents, found.claimed, complete))
 }
 
 /// The extents that are in range and in order; each other one is reported.

@@ -9,6 +9,7 @@
 //! checks again.
 
 mod blocks;
+mod extent_blocks;
 mod fix;
 mod inodes;
 mod repair;
@@ -90,8 +91,9 @@ struct InodeInfo {
     inode: Inode,
     /// Extents that passed their checks, sorted as stored.
     extents: Vec<Extent>,
-    /// The extent block, if it lies in the data area.
-    overflow: Option<u64>,
+    /// The extent blocks it claims (an index first) that lie in the data
+    /// area, once per claim.
+    extent_blocks: Vec<u64>,
 }
 
 /// State shared by the passes.

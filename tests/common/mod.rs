@@ -116,3 +116,56 @@ pub fn sample(tag: &str) -> (TempImage, Sample) {
         },
     )
 }
+
+/// Block `i` of the file [`fragmented_file`] makes: its number, then a byte
+/// that differs from its neighbours'.
+fn fragment(i: u32) -> Vec<u8> {
+    let mut block = vec![(i % 251) as u8 + 1; 4096];
+    block[..4].copy_from_slice(&i.to_le_bytes());
+    block
+}
+
+/// Makes `/name`, a file of `extents` one-block extents at even file blocks
+/// (odd ones are holes), and flushes; with more than 264 extents it has an
+/// extent index. Returns its inode and contents.
+pub fn fragmented_file(image: &mut Image, name: &str, extents: u32) -> (u32, Vec<u8>) {
+    let blocks: Vec<Vec<u8>> = (0..extents).map(fragment).collect();
+    let pieces: Vec<(u32, &[u8])> = blocks
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (2 * i as u32, &b[..]))
+        .collect();
+    let size = u64::from(2 * extents - 1) * 4096;
+    let ino = image
+        .create_sparse_file(ROOT_INO, name, size, &pieces)
+        .unwrap();
+    image.flush().unwrap();
+    let mut data = vec![0u8; size as usize];
+    for (i, b) in blocks.iter().enumerate() {
+        data[2 * i * 4096..(2 * i + 1) * 4096].copy_from_slice(b);
+    }
+    assert_eq!(image.read_file(ino).unwrap(), data);
+    (ino, data)
+}
+
+/// The extent index block of inode `ino` and the extent blocks it lists.
+pub fn index_of(image: &Image, ino: u32) -> (u64, Vec<u64>) {
+    let inode = image.read_inode(ino).unwrap();
+    let blocks = image.extent_blocks(ino, &inode).unwrap();
+    (blocks.index.expect("an extent index"), blocks.leaves)
+}
+
+/// Rewrites inode `ino`'s extent index block `index` (with a good checksum)
+/// to list `leaves`.
+pub fn rewrite_index(image: &Image, ino: u32, index: u64, leaves: &[u64]) {
+    let mut block = vec![0u8; 4096];
+    tsfs::format::write_extent_index(&mut block, image.seed(), ino, leaves).unwrap();
+    image.device().write_blocks(index, &block).unwrap();
+}
+
+/// Flips one byte of block `block`, its checksum left as it was.
+pub fn flip_byte(image: &Image, block: u64, at: usize) {
+    let mut data = image.device().read_block(block).unwrap();
+    data[at] ^= 0x5a;
+    image.device().write_blocks(block, &data).unwrap();
+}

@@ -22,6 +22,12 @@ check "a file of 9 extents, the most its inode holds without an extent block" ba
     for b in 0 2 4 6 8 10 12 14; do xfs_io -f -c \"pwrite -q -S 0x11 \$((b * 4096)) 4096\" $M/nine || exit 1; done &&
     xfs_io -c 'pwrite -q -S 0x11 64k 12k' -c fsync $M/nine &&
     test \$(xfs_io -c fiemap $M/nine | grep -c ']: [0-9]') = 9"
+# Blocks 1, 3, ... 525 punched: 264 extents, the most one extent block holds.
+check "a file of 264 extents, the most its inode and one extent block hold" bash -c "
+    args=(); for b in \$(seq 1 2 525); do args+=(-c \"fpunch \$((b * 4096)) 4096\"); done
+    xfs_io -f -c 'pwrite -q -S 0x33 0 $((530 * 4096))' \"\${args[@]}\" -c fsync $M/f264 &&
+    test \$(xfs_io -c fiemap $M/f264 | grep -c ']: [0-9]') = 264 &&
+    test \$(stat -c %b $M/f264) = $(((530 - 263 + 1) * 8))"
 expect_fail "filling the disk with write() ends in ENOSPC" "No space left" \
     dd if=/dev/zero of="$M/fill" bs=64k status=none
 check "statfs: no free blocks left" test "$(stat -f -c %f "$M")" = 0
@@ -46,8 +52,20 @@ export -f last_extent_is_new
 check "the refused punch changed nothing in the cached pages" last_extent_is_new
 check "nor on disk after write-back" bash -c "
     sync && echo 3 >/proc/sys/vm/drop_caches && last_extent_is_new"
+check "punching the filler's first block leaves exactly one block free" sh -c "
+    xfs_io -c 'fpunch 0 4096' $M/fill && test \$(stat -f -c %f $M) = 1"
+expect_fail "a 265th extent needs an index and a second extent block: ENOSPC with one free" \
+    "No space left" xfs_io -c "fpunch $((527 * 4096)) 4096" "$M/f264"
+check "the refused punch gave back the block it had got" test "$(stat -f -c %f "$M")" = 1
+check "and changed nothing in the file" bash -c "
+    test \$(stat -c %b $M/f264) = $(((530 - 263 + 1) * 8)) &&
+    cmp <(tail -c $((3 * 4096)) $M/f264) <(head -c $((3 * 4096)) /dev/zero | tr '\\0' '\\063')"
 check "truncating the big file frees its blocks" sh -c "
     truncate -s 1M $M/fill && test \$(stat -f -c %f $M) -gt 500"
+check "with space again the same punch works: 265 extents in an index and two extent blocks" bash -c "
+    xfs_io -c 'fpunch $((527 * 4096)) 4096' $M/f264 &&
+    test \$(xfs_io -c fiemap $M/f264 | grep -c ']: [0-9]') = 265 &&
+    test \$(stat -c %b $M/f264) = $(((530 - 264 + 3) * 8))"
 expect_fail "making files until the inodes run out ends in ENOSPC" "No space left" sh -c "
     for i in \$(seq 1 80); do touch $M/d2/f\$i || exit 1; done"
 check "the inodes ran out after 64 in all (inode 0 is reserved)" \

@@ -1,7 +1,8 @@
 # fallocate on tsfs: preallocation (mode 0 and FALLOC_FL_KEEP_SIZE) as unwritten
 # blocks that read as zeros, buffered writes into them surviving a remount,
 # punch hole and zero range (also over dirty mapped pages), ENOSPC part-way
-# (all or nothing), unsupported modes; symbolic links; O_TMPFILE. Sizes,
+# (all or nothing), unsupported modes; a file of 8169 extents (the most)
+# and the punch that would make one more; symbolic links; O_TMPFILE. Sizes,
 # st_blocks and statfs free blocks are checked, and fsck.tsfs -n after each part.
 . "$TSFS_ROOT/tests/guest/lib.sh"
 
@@ -101,29 +102,6 @@ check "punch inside one block zeroes only that part" both ph -c 'fpunch 40000 10
 expect_eq "a hole punched past preallocation frees it" "0 0" bash -c "
     xfs_io -f -c 'falloc -k 0 64k' -c 'fpunch 0 64k' $M/phk && echo \$(stat -c %s $M/phk) \$(stat -c %b $M/phk)"
 check "punched file matches after dropping caches" bash -c "echo 3 >/proc/sys/vm/drop_caches && cmp $REF/ph $M/ph"
-
-# A file has at most 264 extents (9 in its inode, 255 in its extent block).
-# Punching every other block of a written file splits one more off each time.
-punch_args=()
-for i in $(seq 1 2 599); do punch_args+=(-c "fpunch $((i * 4096)) 4096"); done
-expect_fail "the punch that would make a file's 265th extent fails with ENOSPC" "No space left" \
-    xfs_io -f -c 'pwrite -q -S 0x61 0 2400k' "${punch_args[@]}" "$M/frag"
-sync && echo 3 >/proc/sys/vm/drop_caches # what follows reads the disk
-check "each punch either made a hole or left the block as it was" python3 -c "
-import os, sys
-f = sys.argv[1]
-data = open(f, 'rb').read()
-blocks = [data[i * 4096:(i + 1) * 4096] for i in range(600)]
-assert all(b == b'a' * 4096 for b in blocks[0::2]), 'an even block lost its data'
-odd = blocks[1::2]
-assert all(b in (bytes(4096), b'a' * 4096) for b in odd), 'an odd block is neither punched nor intact'
-done = sum(b == bytes(4096) for b in odd)
-assert 250 <= done < 300, f'{done} punches worked'
-# st_blocks also counts the extent block.
-blocks_now = os.stat(f).st_blocks
-assert blocks_now == (600 - done + 1) * 8, f'st_blocks {blocks_now} for {done} holes'
-print(f'{done} of 300 punches worked')
-" "$M/frag"
 
 # --- zero range
 cp /tmp/rand64k "$M/zr" && cp /tmp/rand64k "$REF/zr"
@@ -243,6 +221,44 @@ check "fsck.tsfs -y reclaims it" bash -c "fsck.tsfs -y $COPY; test \$? = 1"
 check "fsck.tsfs -n: the copy is clean" fsck.tsfs -n "$COPY"
 check "the copy mounts, and the linked tmpfile is there" bash -c "
     mkdir -p /tmp/copy && mount -t tsfs $COPY /tmp/copy && cmp $M/linked /tmp/copy/linked && umount /tmp/copy"
+check "unmount" umount "$M"
+check "fsck.tsfs -n: clean" fsck.tsfs -n "$DEV"
+
+# --- many extents: 9 in the inode, then an index block listing up to 32
+# extent blocks of 255, 8169 in all. Punching every other block of a written
+# file splits one more extent off each time (not the last block, which would
+# only shorten the last extent); punch 8168 makes the 8169th.
+check "mkfs.tsfs: 96 MiB" mkfs.tsfs -q -s 96M "$DEV"
+check "mount" mount -t tsfs "$DEV" "$M"
+touch "$M/frag" # its name's directory block is no file's
+f0=$(free_blocks)
+check "a file of 16400 blocks" bash -c "xfs_io -f -c 'pwrite -q -S 0x61 0 $((16400 * 4096))' $M/frag && sync"
+punch_args=()
+for i in $(seq 1 2 16397); do punch_args+=(-c "fpunch $((i * 4096)) 4096"); done
+expect_fail "the punch that would make a file's 8170th extent fails with ENOSPC" "No space left" \
+    xfs_io -c 'fsync' "${punch_args[@]}" "$M/frag"
+# 8169 extents need the index block and all 32 extent blocks.
+expect_eq "the first 8168 punches worked: st_blocks counts 16400 - 8168 data blocks and 33 extent blocks" \
+    $((16400 - 8168 + 33)) blocks "$M/frag"
+expect_eq "FIEMAP reports 8169 extents" 8169 bash -c "xfs_io -c 'fiemap' $M/frag | grep -c ']: [0-9]'"
+check "unmount, fsck.tsfs -n clean with an index block, mount" remount_fsck
+check "after the remount every even block holds its data, the odd ones up to 16335 are holes" python3 -c "
+import sys
+data = open(sys.argv[1], 'rb').read()
+assert len(data) == 16400 * 4096, len(data)
+blocks = [data[i * 4096:(i + 1) * 4096] for i in range(16400)]
+bad = [i for i in range(0, 16400, 2) if blocks[i] != b'a' * 4096]
+assert not bad, f'even blocks lost their data: {bad[:5]}'
+holes = [i for i in range(1, 16400, 2) if blocks[i] == bytes(4096)]
+kept = [i for i in range(1, 16400, 2) if blocks[i] == b'a' * 4096]
+assert holes == list(range(1, 16336, 2)), f'{len(holes)} holes, first {holes[:3]}, last {holes[-3:]}'
+assert len(kept) == 8200 - 8168, f'{len(kept)} odd blocks kept, first {kept[:3]}'
+" "$M/frag"
+check "truncating to 25 blocks (13 extents) frees the index and all but one extent block" \
+    truncate -s $((25 * 4096)) "$M/frag"
+expect_eq "st_blocks: 13 data blocks and one extent block" 14 blocks "$M/frag"
+check "unmount, fsck.tsfs -n clean, mount" remount_fsck
+check "removing the file frees every block it had" bash -c "rm $M/frag && test \$(stat -f -c %f $M) = $f0"
 check "unmount" umount "$M"
 check "fsck.tsfs -n: clean" fsck.tsfs -n "$DEV"
 
