@@ -1,5 +1,6 @@
 # Crash consistency: boot 1 writes files and makes them durable (fsync, fdatasync,
-# O_SYNC, msync, O_DIRECT + fsync, O_DSYNC direct writes, a rename made durable by
+# O_SYNC, msync, O_DIRECT + fsync, O_DSYNC direct writes, a file of 600 extents
+# punched into being, a rename made durable by
 # fsyncing the directory, new files whose fsync makes their names durable, one
 # fsynced next to another left dirty), with periodic write-back off,
 # then does more work it never syncs and stops the machine without unmounting.
@@ -76,6 +77,12 @@ if [ "$boot" = 1 ]; then
     dd if=/dev/urandom of="$EXP/dsync" bs=64k count=6 status=none
     check "a file grown by O_DSYNC direct writes, no fsync" \
         dd if="$EXP/dsync" of="$M/dsync" bs=64k oflag=direct,dsync status=none
+    punch_odd='args=(); for b in $(seq 1 2 1197); do args+=(-c "fpunch $((b * 4096)) 4096"); done'
+    check "a file of 600 extents (an index and three extent blocks) written, punched, then fsync" bash -c "
+        $punch_odd
+        xfs_io -f -c 'pwrite -q -S 0x78 0 $((1200 * 4096))' \"\${args[@]}\" $EXP/indexed &&
+        xfs_io -f -c 'pwrite -q -S 0x78 0 $((1200 * 4096))' -c fsync \"\${args[@]}\" -c fsync $M/indexed &&
+        test \$(stat -c %b $M/indexed) = $(((601 + 4) * 8))"
     check "the expected contents saved for the next boot" save_expected
     # Work that is never synced: whether it survives is up to write-back; it must
     # not harm what was made durable, nor leave an image fsck cannot make clean.
