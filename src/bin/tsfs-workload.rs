@@ -1,9 +1,10 @@
 //! `tsfs-workload run --dir DIR --seconds S --state FILE [...]`: a mixed file
 //! system workload (writes, appends, truncates, writes through shared mappings,
-//! fsyncs, renames across directories, unlinks and re-creates, cache drops) run
-//! by several threads, each on its own files, for S seconds. Every file's
-//! expected contents are kept in memory and checked through a second descriptor
-//! during the run and at its end; the expected contents go to FILE.
+//! punched holes, fsyncs, renames across directories, unlinks and re-creates,
+//! cache drops) run by several threads, each on its own files, for S seconds.
+//! Every file's expected contents are kept in memory and checked through a
+//! second descriptor during the run and at its end; the expected contents go to
+//! FILE.
 //!
 //! `tsfs-workload verify --dir DIR --state FILE`: checks that DIR holds exactly
 //! the files FILE describes, with those contents (after a remount, say).
@@ -57,6 +58,10 @@ enum Cmd {
         max_size: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Stop each thread after this many operations too: what its files go
+        /// through then depends only on the seed.
+        #[arg(long)]
+        ops: Option<u64>,
     },
     /// Check a directory against a state file.
     Verify {
@@ -95,6 +100,9 @@ struct Stats {
     renames: u64,
     recreates: u64,
     cache_drops: u64,
+    punches: u64,
+    /// The most extents one file had after a punch (FIEMAP).
+    most_extents: u32,
     bytes_written: u64,
     bytes_mapped: u64,
     bytes_checked: u64,
@@ -113,6 +121,8 @@ impl Stats {
         self.renames += o.renames;
         self.recreates += o.recreates;
         self.cache_drops += o.cache_drops;
+        self.punches += o.punches;
+        self.most_extents = self.most_extents.max(o.most_extents);
         self.bytes_written += o.bytes_written;
         self.bytes_mapped += o.bytes_mapped;
         self.bytes_checked += o.bytes_checked;
@@ -130,6 +140,7 @@ impl Stats {
             + self.renames
             + self.recreates
             + self.cache_drops
+            + self.punches
     }
 }
 
@@ -187,6 +198,38 @@ impl Drop for Mapping {
         // SAFETY: the range is our live mapping, not used after this.
         unsafe { libc::munmap(self.ptr.cast(), self.len) };
     }
+}
+
+/// How many extents `file` has: FIEMAP with no room for them counts them.
+fn extent_count(file: &File) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    // struct fiemap without extents: fm_start, fm_length, then fm_flags,
+    // fm_mapped_extents, fm_extent_count, fm_reserved.
+    #[repr(C)]
+    struct Fiemap {
+        start: u64,
+        length: u64,
+        flags: u32,
+        mapped_extents: u32,
+        extent_count: u32,
+        reserved: u32,
+    }
+    // _IOWR('f', 11, struct fiemap)
+    const FS_IOC_FIEMAP: libc::c_ulong = 0xC020_660B;
+    let mut fm = Fiemap {
+        start: 0,
+        length: u64::MAX,
+        flags: 0,
+        mapped_extents: 0,
+        extent_count: 0,
+        reserved: 0,
+    };
+    // SAFETY: FS_IOC_FIEMAP reads and writes a struct fiemap, which `fm` is
+    // (extent_count 0: no extent array follows).
+    if unsafe { libc::ioctl(file.as_raw_fd(), FS_IOC_FIEMAP, &mut fm) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fm.mapped_extents)
 }
 
 /// Reads `path` whole through a new descriptor and compares it with `want`.
@@ -359,6 +402,47 @@ impl Worker<'_> {
         Ok(())
     }
 
+    /// Punches holes: one random range, or every other block over a random
+    /// range (each punch then splits an extent, so a large file gets an
+    /// extent index block).
+    fn punch(&mut self, i: usize) -> io::Result<()> {
+        const BLOCK: u64 = 4096;
+        let size = self.files[i].data.len() as u64;
+        if size < 2 * BLOCK {
+            return self.write(i, false);
+        }
+        let f = self.open(i)?;
+        let ranges: Vec<(u64, u64)> = if self.rng.below(2) == 0 {
+            let len = self.rng.len(size / 2);
+            vec![(self.rng.below(size - len + 1), len)]
+        } else {
+            // From near the start, so that a large file gets hundreds of extents.
+            let blocks = size / BLOCK;
+            let first = self.rng.below(blocks / 8 + 1);
+            (first..blocks)
+                .step_by(2)
+                .map(|b| (b * BLOCK, BLOCK))
+                .collect()
+        };
+        for (pos, len) in ranges {
+            use std::os::fd::AsRawFd;
+            let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+            // SAFETY: fallocate on our open descriptor; the kernel checks the
+            // arguments.
+            let rc = unsafe { libc::fallocate(f.as_raw_fd(), mode, pos as i64, len as i64) };
+            if rc != 0 {
+                let e = io::Error::last_os_error();
+                return Err(io::Error::new(e.kind(), format!("punch {pos}+{len}: {e}")));
+            }
+            let end = ((pos + len) as usize).min(self.files[i].data.len());
+            self.files[i].data[pos as usize..end].fill(0);
+            self.stats.punches += 1;
+        }
+        let extents = ctx(extent_count(&f), || "FIEMAP".into())?;
+        self.stats.most_extents = self.stats.most_extents.max(extents);
+        Ok(())
+    }
+
     fn drop_caches(&mut self) -> io::Result<()> {
         ctx(fs::write("/proc/sys/vm/drop_caches", b"3"), || {
             "drop caches".into()
@@ -377,7 +461,8 @@ impl Worker<'_> {
             60..=64 => self.mmap_read(i),
             65..=79 => self.read(i),
             80..=82 => self.fsync(i),
-            83..=89 => self.rename(i),
+            83..=86 => self.rename(i),
+            87..=89 => self.punch(i),
             90..=96 => self.recreate(i),
             97 if self.id == 0 => self.drop_caches(),
             _ => self.read(i),
@@ -385,9 +470,16 @@ impl Worker<'_> {
     }
 }
 
+/// When each thread of `run` stops: after `seconds`, or after `ops` operations.
+#[derive(Clone, Copy)]
+struct Limit {
+    seconds: u64,
+    ops: u64,
+}
+
 fn run(
     root: &Path,
-    seconds: u64,
+    limit: Limit,
     state: &Path,
     threads: usize,
     files: usize,
@@ -421,12 +513,17 @@ fn run(
                             data: Vec::new(),
                         });
                     }
-                    let deadline = Instant::now() + Duration::from_secs(seconds);
-                    while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                    let deadline = Instant::now() + Duration::from_secs(limit.seconds);
+                    let mut done = 0;
+                    while done < limit.ops
+                        && Instant::now() < deadline
+                        && !stop.load(Ordering::Relaxed)
+                    {
                         if let Err(e) = w.step() {
                             stop.store(true, Ordering::Relaxed);
                             return Err(e);
                         }
+                        done += 1;
                     }
                     for i in 0..w.files.len() {
                         w.read(i)?;
@@ -467,9 +564,9 @@ fn run(
         total.ops() as f64 / elapsed
     );
     println!(
-        "workload: {} writes, {} appends, {} truncates, {} mmap writes, {} mmap reads, {} reads, {} fsyncs, {} renames, {} unlink+create, {} cache drops",
+        "workload: {} writes, {} appends, {} truncates, {} mmap writes, {} mmap reads, {} reads, {} fsyncs, {} renames, {} unlink+create, {} cache drops, {} punches (most extents in one file after one: {})",
         total.writes, total.appends, total.truncates, total.mmap_writes, total.mmap_reads,
-        total.reads, total.fsyncs, total.renames, total.recreates, total.cache_drops
+        total.reads, total.fsyncs, total.renames, total.recreates, total.cache_drops, total.punches, total.most_extents
     );
     println!(
         "workload: {:.1} MiB written by write(), {:.1} MiB through mappings, {:.1} MiB checked, {} mismatches; {:.1} MiB in the files at the end",
@@ -690,7 +787,14 @@ fn main() -> ExitCode {
             files,
             max_size,
             seed,
-        } => run(dir, *seconds, state, *threads, *files, *max_size, *seed),
+            ops,
+        } => {
+            let limit = Limit {
+                seconds: *seconds,
+                ops: ops.unwrap_or(u64::MAX),
+            };
+            run(dir, limit, state, *threads, *files, *max_size, *seed)
+        }
         Cmd::Verify { dir, state } => verify(dir, state),
         Cmd::Race { dir, seconds, seed } => race(dir, *seconds, *seed),
     };
